@@ -1,0 +1,113 @@
+"""Typed run configuration: a YAML file in ``config/`` plus ``REPLENISH_*`` environment overrides.
+
+Secrets (database passwords, API tokens, webhook keys) are never read from the YAML file: the
+file names the environment variable that holds them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from forecasting.config import ForecastConfig
+from replenishment.config import PlanningConfig
+
+__all__ = ["ConfigError", "DataSource", "Settings", "load_settings"]
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file and the field."""
+
+
+class DataSource(BaseModel):
+    """Where a run's dataset comes from. ``folder`` and ``sql_url`` are alternatives."""
+
+    folder: Path | None = Field(None, description="Folder of NAME.csv / NAME.parquet tables.")
+    sql_url_env: str | None = Field(
+        None, description="Environment variable holding a SQLAlchemy URL to read tables from."
+    )
+    signals_url: str | None = Field(None, description="HTTP JSON API for promotions/livestreams.")
+    signals_token_env: str = "REPLENISH_SIGNALS_TOKEN"
+    signals_timeout_s: float = 10.0
+    signals_retries: int = 3
+
+
+class Settings(BaseSettings):
+    """Everything a run needs. Relative paths are relative to the config file's folder."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="REPLENISH_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    brand: str = "My brand"
+    timezone: str = "Asia/Shanghai"
+    data: DataSource = Field(default_factory=DataSource)
+    store_url: str = Field(
+        "sqlite:///.replenish/runs.db", description="Run store: SQLAlchemy URL (SQLite default)."
+    )
+    output_dir: Path = Path("outputs")
+    forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+    planning: PlanningConfig = Field(default_factory=PlanningConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file, so an operator can override one value.
+        return env_settings, init_settings
+
+    def fingerprint(self) -> str:
+        """A stable hash of the settings, recorded with every run."""
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _resolve(base: Path, settings: Settings) -> Settings:
+    updates: dict[str, Any] = {}
+    if not settings.output_dir.is_absolute():
+        updates["output_dir"] = base / settings.output_dir
+    if settings.data.folder is not None and not settings.data.folder.is_absolute():
+        updates["data"] = settings.data.model_copy(update={"folder": base / settings.data.folder})
+    prefix = "sqlite:///"
+    if settings.store_url.startswith(prefix) and not settings.store_url.startswith(prefix + "/"):
+        updates["store_url"] = prefix + str(base / settings.store_url[len(prefix):])
+    return settings.model_copy(update=updates)
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read a YAML config file (or only defaults and the environment when ``path`` is None)."""
+    if path is None:
+        return _resolve(Path.cwd(), Settings())
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+    except FileNotFoundError as err:
+        raise ConfigError(f"{path}: no such config file") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    try:
+        settings = Settings(**document)
+    except ValidationError as err:
+        lines = [
+            f"{path}: field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}"
+            for e in err.errors()
+        ]
+        raise ConfigError("\n".join(lines)) from err
+    # Relative paths in a config file are relative to the project root (the config's parent
+    # folder when the file lives in config/), so `config/demo.yaml` works from anywhere.
+    base = path.resolve().parent
+    if base.name == "config":
+        base = base.parent
+    return _resolve(base, settings)

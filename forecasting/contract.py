@@ -1,0 +1,417 @@
+"""Declared schemas of the demand and signal tables, and the parser that enforces them.
+
+A table arrives as a raw frame (usually every cell a string, as read from a CSV export) and
+leaves as a typed frame, or as a list of :class:`Problem` records that name the file, the row,
+the column, the value and what was expected.
+
+Type coercion is done here rather than by pandera: pandera reports a coercion failure and then
+runs the value checks on the *uncoerced* column, which turns one bad cell into several confusing
+messages. Value checks (ranges, allowed values, uniqueness) are declared as pandera checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pydantic import BaseModel
+
+__all__ = [
+    "DEMAND_TABLES",
+    "ColumnSpec",
+    "DataContractError",
+    "DemandData",
+    "Problem",
+    "TableSpec",
+    "aggregate_sales",
+    "check_ordered",
+    "empty_table",
+    "parse_demand_tables",
+    "parse_table",
+]
+
+ColumnKind = Literal["str", "date", "datetime", "int", "float", "flag"]
+
+_KIND_EXPECTED: dict[str, str] = {
+    "str": "a non-empty text value",
+    "date": "an ISO date (YYYY-MM-DD)",
+    "datetime": "an ISO 8601 date-time (YYYY-MM-DDTHH:MM[:SS][+HH:MM])",
+    "int": "a whole number",
+    "float": "a number",
+    "flag": "0 or 1",
+}
+_TRUE = {"1", "1.0", "true", "yes", "y", "t"}
+_FALSE = {"0", "0.0", "false", "no", "n", "f"}
+
+
+class Problem(BaseModel):
+    """One thing wrong with the input, as a planner needs to read it.
+
+    ``row`` counts as a spreadsheet does: the header is row 1, the first record row 2.
+    """
+
+    source: str
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    expected: str
+
+    def __str__(self) -> str:
+        where = [self.source]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        got = "" if self.value is None else f"got {self.value!r}; "
+        return f"{', '.join(where)}: {got}expected {self.expected}"
+
+
+class DataContractError(ValueError):
+    """Raised with every :class:`Problem` found, so a planner can fix them all in one pass."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A column of the contract: its kind, whether it must be present, and its value checks."""
+
+    kind: ColumnKind
+    required: bool = False
+    checks: tuple[pa.Check, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table of the contract. ``ordered`` lists (start, end) pairs where end >= start."""
+
+    name: str
+    columns: Mapping[str, ColumnSpec]
+    unique: tuple[str, ...] = ()
+    ordered: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def required(self) -> list[str]:
+        return [name for name, col in self.columns.items() if col.required]
+
+
+def _ge(bound: float) -> pa.Check:
+    return pa.Check(lambda s: s >= bound, error=f"a number >= {bound:g}", ignore_na=True)
+
+
+def _gt(bound: float) -> pa.Check:
+    return pa.Check(lambda s: s > bound, error=f"a number > {bound:g}", ignore_na=True)
+
+
+def _between(low: float, high: float) -> pa.Check:
+    return pa.Check(
+        lambda s: (s >= low) & (s <= high), error=f"a number from {low:g} to {high:g}",
+        ignore_na=True,
+    )
+
+
+def _one_of(*allowed: str) -> pa.Check:
+    return pa.Check(lambda s: s.isin(allowed), error=f"one of {', '.join(allowed)}", ignore_na=True)
+
+
+SALES = TableSpec(
+    "sales",
+    {
+        "date": ColumnSpec("date", required=True),
+        "sku": ColumnSpec("str", required=True),
+        "channel": ColumnSpec("str", required=True),
+        "units": ColumnSpec("float", required=True, checks=(_ge(0),)),
+        "price": ColumnSpec("float", checks=(_gt(0),)),
+        "stockout": ColumnSpec("flag"),
+    },
+)
+PROMOTIONS = TableSpec(
+    "promotions",
+    {
+        "start": ColumnSpec("date", required=True),
+        "end": ColumnSpec("date", required=True),
+        "kind": ColumnSpec("str", required=True),
+        "sku": ColumnSpec("str"),
+        "category": ColumnSpec("str"),
+        "channel": ColumnSpec("str"),
+        "discount": ColumnSpec("float", checks=(_between(0, 1),)),
+    },
+    ordered=(("start", "end"),),
+)
+LIVESTREAMS = TableSpec(
+    "livestreams",
+    {
+        "start": ColumnSpec("datetime", required=True),
+        "end": ColumnSpec("datetime", required=True),
+        "channel": ColumnSpec("str", required=True),
+        "sku": ColumnSpec("str"),
+        "host": ColumnSpec("str"),
+        "expected_viewers": ColumnSpec("float", checks=(_ge(0),)),
+        "planned_units": ColumnSpec("float", checks=(_ge(0),)),
+    },
+    ordered=(("start", "end"),),
+)
+EVENTS = TableSpec(
+    "events",
+    {
+        "start": ColumnSpec("date", required=True),
+        "end": ColumnSpec("date", required=True),
+        "name": ColumnSpec("str", required=True),
+        "kind": ColumnSpec("str", checks=(_one_of("festival", "holiday", "closure"),)),
+        "channel": ColumnSpec("str"),
+        "sku": ColumnSpec("str"),
+    },
+    ordered=(("start", "end"),),
+)
+PRICES = TableSpec(
+    "prices",
+    {
+        "date": ColumnSpec("date", required=True),
+        "sku": ColumnSpec("str", required=True),
+        "price": ColumnSpec("float", required=True, checks=(_gt(0),)),
+        "channel": ColumnSpec("str"),
+    },
+    unique=("date", "sku", "channel"),
+)
+
+DEMAND_TABLES: dict[str, TableSpec] = {
+    spec.name: spec for spec in (SALES, PROMOTIONS, LIVESTREAMS, EVENTS, PRICES)
+}
+
+
+def empty_table(spec: TableSpec) -> pd.DataFrame:
+    """A zero-row frame with every column of ``spec`` and its parsed dtype."""
+    dtypes = {
+        "str": "object", "date": "datetime64[ns]", "datetime": "datetime64[ns]",
+        "int": "Int64", "float": "float64", "flag": "int8",
+    }
+    return pd.DataFrame({n: pd.Series(dtype=dtypes[c.kind]) for n, c in spec.columns.items()})
+
+
+def _as_text(raw: pd.Series) -> pd.Series:
+    text = raw.astype("string").str.strip()
+    return text.mask(text.isin(["", "nan", "NaN", "None", "NaT", "<NA>"]))
+
+
+def _coerce(raw: pd.Series, kind: ColumnKind, timezone: str) -> pd.Series:
+    """Parse one column; unparseable cells become missing (the caller reports them)."""
+    text = _as_text(raw)
+    if kind == "str":
+        return text.astype(object).where(text.notna(), None)
+    if kind in ("int", "float"):
+        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+            values = pd.to_numeric(raw, errors="coerce").astype("float64")
+        else:
+            values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+        if kind == "int":
+            values = values.where(np.isclose(values, values.round()) | values.isna())
+            return values.round().astype("Int64")
+        return values.astype("float64")
+    if kind == "flag":
+        lowered = text.str.lower()
+        flag = pd.Series(np.nan, index=raw.index)
+        flag[lowered.isin(_TRUE)] = 1
+        flag[lowered.isin(_FALSE)] = 0
+        return flag
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        parsed = pd.to_datetime(raw, errors="coerce")
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            parsed = parsed.dt.tz_convert(timezone).dt.tz_localize(None)
+    else:
+        parsed = _parse_iso(text, timezone)
+    if kind == "date":
+        return parsed.dt.normalize().astype("datetime64[ns]")
+    return parsed.astype("datetime64[ns]")
+
+
+_OFFSET = r"(?:[+-]\d\d:?\d\d|Z)$"
+
+
+def _parse_iso(text: pd.Series, timezone: str) -> pd.Series:
+    """Parse ISO 8601 text as naive local time of ``timezone``; explicit offsets are honoured."""
+    has_offset = text.str.contains(_OFFSET, na=False)
+    parsed = pd.to_datetime(text.where(~has_offset), format="ISO8601", errors="coerce")
+    if has_offset.any():
+        aware = pd.to_datetime(text.where(has_offset), format="ISO8601", errors="coerce", utc=True)
+        local = aware.dt.tz_convert(timezone).dt.tz_localize(None)
+        parsed = parsed.where(~has_offset, local)
+    return parsed
+
+
+def _display(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat() if value != value.normalize() else value.date().isoformat()
+    return str(value)
+
+
+def parse_table(
+    raw: pd.DataFrame, spec: TableSpec, source: str, timezone: str = "Asia/Shanghai"
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Check ``raw`` against ``spec``; return the typed frame and every problem found.
+
+    Extra columns are kept untouched. Optional columns that are absent are added empty, so
+    downstream code can rely on every contract column being present.
+    """
+    raw = raw.reset_index(drop=True)
+    raw.columns = [str(c).strip().lstrip("\ufeff") for c in raw.columns]
+    missing = [c for c in spec.required if c not in raw.columns]
+    if missing:
+        return empty_table(spec), [
+            Problem(source=source, row=1, column=c, expected=f"a column named '{c}' in the header")
+            for c in missing
+        ]
+    problems: list[Problem] = []
+    typed = raw.copy()
+    for name, col in spec.columns.items():
+        if name not in raw.columns:
+            typed[name] = empty_table(spec)[name].reindex(raw.index)
+            continue
+        typed[name] = _coerce(raw[name], col.kind, timezone)
+        present = _as_text(raw[name]).notna()
+        bad = present & typed[name].isna()
+        if col.required:
+            bad |= ~present
+        for idx in np.flatnonzero(bad.to_numpy()):
+            value = _display(raw[name].iloc[idx])
+            expected = _KIND_EXPECTED[col.kind]
+            if not value and col.required:
+                expected = f"{expected} (the column is required)"
+            problems.append(
+                Problem(source=source, row=int(idx) + 2, column=name, value=value,
+                        expected=expected)
+            )
+    problems += _run_checks(typed, spec, source)
+    problems += check_ordered(typed, spec, source)
+    return typed, problems
+
+
+def _run_checks(typed: pd.DataFrame, spec: TableSpec, source: str) -> list[Problem]:
+    columns = {
+        name: pa.Column(checks=list(col.checks), nullable=True, required=False)
+        for name, col in spec.columns.items()
+        if col.checks
+    }
+    unique = [c for c in spec.unique if c in typed.columns] or None
+    schema = pa.DataFrameSchema(columns, unique=unique, report_duplicates="exclude_first")
+    try:
+        schema.validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        return _problems_from_failures(err.failure_cases, typed, spec, source)
+    return []
+
+
+def _problems_from_failures(
+    failures: pd.DataFrame, typed: pd.DataFrame, spec: TableSpec, source: str
+) -> list[Problem]:
+    problems = []
+    for case in failures.itertuples(index=False):
+        if case.index is None or pd.isna(case.index):
+            continue
+        row = int(case.index)
+        if case.check == "multiple_fields_uniqueness":
+            key = ", ".join(f"{c}={_display(typed[c].iloc[row])}" for c in spec.unique)
+            problems.append(Problem(
+                source=source, row=row + 2, column=str(case.column), value=key,
+                expected=f"one row per ({', '.join(spec.unique)}); this key repeats an earlier row",
+            ))
+            continue
+        problems.append(Problem(
+            source=source, row=row + 2, column=str(case.column),
+            value=_display(case.failure_case), expected=str(case.check),
+        ))
+    # pandera reports a repeated key once per column of the key: keep one message per row.
+    seen: set[tuple[int | None, str]] = set()
+    unique_problems = []
+    for p in sorted(problems, key=lambda p: (p.row or 0)):
+        key = (p.row, p.expected if "repeats" in p.expected else f"{p.column}{p.expected}")
+        if key not in seen:
+            seen.add(key)
+            unique_problems.append(p)
+    return unique_problems
+
+
+def check_ordered(typed: pd.DataFrame, spec: TableSpec, source: str) -> list[Problem]:
+    """Every (start, end) pair of ``spec`` must have end >= start."""
+    problems = []
+    for start, end in spec.ordered:
+        reversed_rows = typed[end] < typed[start]
+        for idx in np.flatnonzero(reversed_rows.fillna(False).to_numpy()):
+            problems.append(Problem(
+                source=source, row=int(idx) + 2, column=end,
+                value=f"{_display(typed[end].iloc[idx])} (before {start} "
+                      f"{_display(typed[start].iloc[idx])})",
+                expected=f"'{end}' on or after '{start}'",
+            ))
+    return problems
+
+
+def aggregate_sales(sales: pd.DataFrame) -> pd.DataFrame:
+    """Sum order-line rows sharing (date, sku, channel); a stockout on any line flags the day."""
+    if sales.empty:
+        return sales
+    agg: dict[str, tuple[str, str]] = {"units": ("units", "sum")}
+    if "stockout" in sales and sales["stockout"].notna().any():
+        agg["stockout"] = ("stockout", "max")
+    if "price" in sales and sales["price"].notna().any():
+        sales = sales.assign(_revenue=sales["price"] * sales["units"])
+        agg["_revenue"] = ("_revenue", "sum")
+        agg["_price_mean"] = ("price", "mean")
+    out = sales.groupby(["date", "sku", "channel"], as_index=False, sort=True).agg(**agg)
+    if "_revenue" in out:
+        weighted = out["_revenue"] / out["units"].where(out["units"] > 0)
+        out["price"] = weighted.fillna(out["_price_mean"])
+        out = out.drop(columns=["_revenue", "_price_mean"])
+    else:
+        out["price"] = np.nan
+    out["stockout"] = out["stockout"].fillna(0).astype("int8") if "stockout" in out else 0
+    return out[["date", "sku", "channel", "units", "price", "stockout"]]
+
+
+@dataclass(frozen=True)
+class DemandData:
+    """The demand-side tables of a dataset, typed. Absent optional tables are empty frames."""
+
+    sales: pd.DataFrame
+    promotions: pd.DataFrame = field(default_factory=lambda: empty_table(PROMOTIONS))
+    livestreams: pd.DataFrame = field(default_factory=lambda: empty_table(LIVESTREAMS))
+    events: pd.DataFrame = field(default_factory=lambda: empty_table(EVENTS))
+    prices: pd.DataFrame = field(default_factory=lambda: empty_table(PRICES))
+
+    def until(self, as_of: pd.Timestamp) -> DemandData:
+        """The data as known on ``as_of``: later sales are dropped; calendars are kept
+        (they are planned in advance)."""
+        sales = self.sales[self.sales["date"] <= as_of]
+        prices = self.prices[self.prices["date"] <= as_of]
+        return DemandData(sales, self.promotions, self.livestreams, self.events, prices)
+
+
+def parse_demand_tables(
+    raw: Mapping[str, tuple[pd.DataFrame, str]], timezone: str = "Asia/Shanghai"
+) -> tuple[DemandData, list[Problem]]:
+    """Parse the demand and signal tables present in ``raw`` (name -> (frame, source))."""
+    problems: list[Problem] = []
+    if "sales" not in raw:
+        problems.append(Problem(source="sales", expected="a sales table (sales.csv or "
+                                "sales.parquet): it is required for forecasting"))
+    typed: dict[str, pd.DataFrame] = {}
+    for name, spec in DEMAND_TABLES.items():
+        if name not in raw:
+            typed[name] = empty_table(spec)
+            continue
+        frame, source = raw[name]
+        typed[name], found = parse_table(frame, spec, source, timezone)
+        problems += found
+    sales = typed["sales"]
+    if not problems:
+        sales = aggregate_sales(sales)
+    data = DemandData(sales, typed["promotions"], typed["livestreams"], typed["events"],
+                      typed["prices"])
+    return data, problems

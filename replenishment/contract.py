@@ -1,0 +1,215 @@
+"""Declared schemas of the supply tables, the whole :class:`Dataset`, and cross-table checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from forecasting.contract import (
+    ColumnSpec,
+    DataContractError,
+    DemandData,
+    Problem,
+    TableSpec,
+    empty_table,
+    parse_demand_tables,
+    parse_table,
+)
+
+__all__ = [
+    "PLANNING_TABLES",
+    "SUPPLY_TABLES",
+    "TABLE_NAMES",
+    "Dataset",
+    "SupplyData",
+    "parse_dataset",
+]
+
+
+def _ge(bound: float) -> pa.Check:
+    return pa.Check(lambda s: s >= bound, error=f"a number >= {bound:g}", ignore_na=True)
+
+
+def _gt(bound: float) -> pa.Check:
+    return pa.Check(lambda s: s > bound, error=f"a number > {bound:g}", ignore_na=True)
+
+
+_SERVICE_LEVEL = pa.Check(
+    lambda s: (s > 0) & (s < 1), error="a share between 0 and 1 (e.g. 0.95)", ignore_na=True
+)
+
+PRODUCTS = TableSpec(
+    "products",
+    {
+        "sku": ColumnSpec("str", required=True),
+        "supplier": ColumnSpec("str", required=True),
+        "unit_cost": ColumnSpec("float", required=True, checks=(_ge(0),)),
+        "case_pack": ColumnSpec("int", required=True, checks=(_ge(1),)),
+        "moq": ColumnSpec("int", required=True, checks=(_ge(0),)),
+        "name": ColumnSpec("str"),
+        "category": ColumnSpec("str"),
+        "price": ColumnSpec("float", checks=(_gt(0),)),
+        "volume_m3": ColumnSpec("float", checks=(_gt(0),)),
+        "shelf_life_days": ColumnSpec("float", checks=(_gt(0),)),
+        "service_level": ColumnSpec("float", checks=(_SERVICE_LEVEL,)),
+        "status": ColumnSpec("str"),
+        "launch_date": ColumnSpec("date"),
+    },
+    unique=("sku",),
+)
+SUPPLIERS = TableSpec(
+    "suppliers",
+    {
+        "supplier": ColumnSpec("str", required=True),
+        "lead_time_days": ColumnSpec("float", required=True, checks=(_ge(0),)),
+        "name": ColumnSpec("str"),
+        "lead_time_std_days": ColumnSpec("float", checks=(_ge(0),)),
+        "review_days": ColumnSpec("float", checks=(_gt(0),)),
+        "min_order_value": ColumnSpec("float", checks=(_ge(0),)),
+        "capacity_units_per_week": ColumnSpec("float", checks=(_gt(0),)),
+        "email": ColumnSpec("str"),
+    },
+    unique=("supplier",),
+)
+INVENTORY = TableSpec(
+    "inventory",
+    {
+        "sku": ColumnSpec("str", required=True),
+        "on_hand": ColumnSpec("float", required=True, checks=(_ge(0),)),
+        "warehouse": ColumnSpec("str"),
+    },
+    unique=("sku", "warehouse"),
+)
+OPEN_ORDERS = TableSpec(
+    "open_orders",
+    {
+        "sku": ColumnSpec("str", required=True),
+        "supplier": ColumnSpec("str", required=True),
+        "qty": ColumnSpec("float", required=True, checks=(_gt(0),)),
+        "eta": ColumnSpec("date", required=True),
+        "po_id": ColumnSpec("str"),
+    },
+)
+COMMITMENTS = TableSpec(
+    "commitments",
+    {
+        "supplier": ColumnSpec("str", required=True),
+        "sku": ColumnSpec("str", required=True),
+        "week": ColumnSpec("date", required=True),
+        "qty": ColumnSpec("float", required=True, checks=(_ge(0),)),
+    },
+    unique=("supplier", "sku", "week"),
+)
+
+SUPPLY_TABLES: dict[str, TableSpec] = {
+    spec.name: spec for spec in (PRODUCTS, SUPPLIERS, INVENTORY, OPEN_ORDERS, COMMITMENTS)
+}
+PLANNING_TABLES = ("sales", "products", "suppliers", "inventory")
+TABLE_NAMES = ("sales", "promotions", "livestreams", "events", "prices", *SUPPLY_TABLES)
+
+
+@dataclass(frozen=True)
+class SupplyData:
+    """The supply-side tables, typed. Absent optional tables are empty frames."""
+
+    products: pd.DataFrame = field(default_factory=lambda: empty_table(PRODUCTS))
+    suppliers: pd.DataFrame = field(default_factory=lambda: empty_table(SUPPLIERS))
+    inventory: pd.DataFrame = field(default_factory=lambda: empty_table(INVENTORY))
+    open_orders: pd.DataFrame = field(default_factory=lambda: empty_table(OPEN_ORDERS))
+    commitments: pd.DataFrame = field(default_factory=lambda: empty_table(COMMITMENTS))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A whole dataset: what forecasting reads and what planning adds."""
+
+    demand: DemandData
+    supply: SupplyData = field(default_factory=SupplyData)
+
+    def until(self, as_of: pd.Timestamp) -> Dataset:
+        return Dataset(self.demand.until(as_of), self.supply)
+
+
+def _unknown(
+    frame: pd.DataFrame, column: str, known: Iterable[str], source: str, what: str
+) -> list[Problem]:
+    """Rows whose ``column`` names something absent from ``known`` (empty means "all")."""
+    if frame.empty or column not in frame:
+        return []
+    values = frame[column]
+    bad = values.notna() & ~values.isin(set(known))
+    first_rows = pd.Series(np.flatnonzero(bad.to_numpy()), dtype=int)
+    # One message per unknown value (its first row), so a typo does not flood the screen.
+    problems = []
+    for value, rows in first_rows.groupby(values[bad].to_numpy()):
+        count = len(rows)
+        more = f" ({count} rows; the first shown)" if count > 1 else ""
+        problems.append(Problem(
+            source=source, row=int(rows.iloc[0]) + 2, column=column, value=str(value),
+            expected=f"{what}{more}",
+        ))
+    return problems
+
+
+def _cross_checks(data: Dataset, sources: Mapping[str, str]) -> list[Problem]:
+    demand, supply = data.demand, data.supply
+    problems: list[Problem] = []
+    if "products" in sources:
+        skus = set(supply.products["sku"].dropna())
+        known_sku = "a sku listed in products"
+        for table, frame in (
+            ("sales", demand.sales), ("inventory", supply.inventory),
+            ("open_orders", supply.open_orders), ("commitments", supply.commitments),
+            ("promotions", demand.promotions), ("livestreams", demand.livestreams),
+            ("events", demand.events), ("prices", demand.prices),
+        ):
+            if table in sources:
+                problems += _unknown(frame, "sku", skus, sources[table], known_sku)
+        if "promotions" in sources:
+            categories = set(supply.products["category"].dropna())
+            problems += _unknown(demand.promotions, "category", categories,
+                                 sources["promotions"], "a category listed in products")
+    if "suppliers" in sources:
+        suppliers = set(supply.suppliers["supplier"].dropna())
+        known_supplier = "a supplier listed in suppliers (with its lead_time_days)"
+        for table, frame in (("products", supply.products), ("open_orders", supply.open_orders),
+                             ("commitments", supply.commitments)):
+            if table in sources:
+                problems += _unknown(frame, "supplier", suppliers, sources[table],
+                                     known_supplier)
+    return problems
+
+
+def parse_dataset(
+    raw: Mapping[str, tuple[pd.DataFrame, str]],
+    timezone: str = "Asia/Shanghai",
+    require: Iterable[str] = ("sales",),
+) -> Dataset:
+    """Parse and validate every table in ``raw`` (name -> (frame, source name)).
+
+    Raises :class:`DataContractError` with every problem found, including tables listed in
+    ``require`` that are absent and references between tables that do not resolve.
+    """
+    problems = [
+        Problem(source=f"{name}.csv", expected=f"a {name} table ({name}.csv or {name}.parquet)")
+        for name in require if name not in raw
+    ]
+    demand, found = parse_demand_tables(raw, timezone)
+    problems += [p for p in found if not (p.source == "sales" and "sales" in require)]
+    typed: dict[str, pd.DataFrame] = {}
+    for name, spec in SUPPLY_TABLES.items():
+        if name in raw:
+            frame, source = raw[name]
+            typed[name], table_problems = parse_table(frame, spec, source, timezone)
+            problems += table_problems
+    if problems:
+        raise DataContractError(problems)
+    data = Dataset(demand, SupplyData(**typed))
+    cross = _cross_checks(data, {name: source for name, (_, source) in raw.items()})
+    if cross:
+        raise DataContractError(cross)
+    return data
