@@ -1,0 +1,44 @@
+"""Shared fixtures: real servers only (SQLite files, PostgreSQL on loopback, local HTTP/SMTP)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+PG_URL_ENV = "REPLENISH_TEST_PG_URL"
+DEFAULT_PG_URL = "postgresql+psycopg://replenish:replenish@127.0.0.1:5432/replenish"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """URL of the PostgreSQL server `.ci/postgres.sh` starts; skip when none is reachable."""
+    url = os.environ.get(PG_URL_ENV, DEFAULT_PG_URL)
+    engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            pass
+    except Exception as err:  # any driver error means "no server here"
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL server at {url} ({type(err).__name__}); run .ci/postgres.sh")
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh, empty schema on the test server for one test; dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(pg_server_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in pg_server_url else "?"
+    yield f"{pg_server_url}{sep}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
