@@ -9,16 +9,26 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from forecasting.config import ForecastConfig
 from replenishment.config import PlanningConfig
 
-__all__ = ["ConfigError", "DataSource", "Settings", "load_settings"]
+__all__ = [
+    "ConfigError",
+    "DataSource",
+    "NotifySettings",
+    "NotifyTarget",
+    "NotifyTeam",
+    "Settings",
+    "SmtpSettings",
+    "SupplierMailSettings",
+    "load_settings",
+]
 
 
 class ConfigError(ValueError):
@@ -36,6 +46,98 @@ class DataSource(BaseModel):
     signals_token_env: str = "REPLENISH_SIGNALS_TOKEN"
     signals_timeout_s: float = 10.0
     signals_retries: int = 3
+    signals_tables: tuple[str, ...] = Field(
+        ("promotions", "livestreams"), description="Tables read from the signals API."
+    )
+    signals_use_last_good: bool = Field(
+        False, description="When the signals API is down, use its last good rows with a warning."
+    )
+
+
+Severity = Literal["critical", "high", "medium", "low"]
+
+
+class NotifyTarget(BaseModel):
+    """One Apprise target: a URL (``${NAME}`` placeholders read from the environment) or the
+    name of an environment variable holding the whole URL. A bare string in YAML is a URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(None, description="Apprise URL, e.g. 'dingtalk://${DINGTALK_TOKEN}/'.")
+    url_env: str | None = Field(None, description="Environment variable holding the whole URL.")
+    name: str | None = Field(None, description="Label for logs and the ledger (no secrets).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"url": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NotifyTarget:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of 'url' or 'url_env'")
+        return self
+
+
+class NotifyTeam(BaseModel):
+    """A team and where its digest goes. A team listing no categories and no suppliers gets
+    the alerts no other team claims."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    urls: list[NotifyTarget] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    suppliers: list[str] = Field(default_factory=list)
+    min_severity: Severity = "low"
+
+
+class SmtpSettings(BaseModel):
+    """An SMTP server. The login's user and password are read from the named variables."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username_env: str | None = None
+    password_env: str | None = None
+    timeout_s: float = Field(30.0, gt=0)
+
+
+class SupplierMailSettings(BaseModel):
+    """E-mailing each supplier its order and order forecast CSVs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    dry_run: bool = Field(True, description="Write .eml files instead of sending.")
+    sender: str = Field("", description="From address; required to send.")
+    cc: list[str] = Field(default_factory=list)
+    reply_to: str | None = None
+    subject: str = Field("{brand}: purchase order {as_of} ({supplier})",
+                         description="Fields: brand, as_of, supplier, supplier_name.")
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    attempts: int = Field(3, ge=1)
+    backoff_s: float = Field(2.0, ge=0)
+
+
+class NotifySettings(BaseModel):
+    """The ``notify:`` section: alert digests per team and supplier e-mail."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    teams: list[NotifyTeam] = Field(default_factory=list)
+    top_n: int = Field(10, ge=1, description="Alerts listed in a digest (the rest are counted).")
+    link_base_url: str | None = Field(
+        None, description="URL of the output folder, so links in a digest open in a browser."
+    )
+    attempts: int = Field(3, ge=1, description="Tries per target before a failure is reported.")
+    backoff_s: float = Field(2.0, ge=0, description="First wait between tries (doubles).")
+    backoff_max_s: float = Field(30.0, ge=0)
+    timeout_s: float = Field(10.0, gt=0, description="Connect and read timeout per request.")
+    supplier_mail: SupplierMailSettings = Field(default_factory=SupplierMailSettings)
 
 
 class Settings(BaseSettings):
@@ -54,6 +156,7 @@ class Settings(BaseSettings):
     output_dir: Path = Path("outputs")
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
     planning: PlanningConfig = Field(default_factory=PlanningConfig)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @classmethod
     def settings_customise_sources(
