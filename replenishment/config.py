@@ -16,57 +16,65 @@ class PlanningConfig(BaseModel):
         default_factory=lambda: {"A": 0.98, "B": 0.95, "C": 0.90},
         description="Cycle-service target per ABC class (by revenue) when a product sets none.",
     )
-    review_days: int = Field(7, ge=1, description="Default review period when a supplier sets none.")
+    review_days: int = Field(
+        default=7, ge=1, description="Default review period when a supplier sets none."
+    )
 
     # Policy.
     service_target: Literal["cycle_service", "fill_rate"] = Field(
-        "cycle_service",
+        default="cycle_service",
         description="Read service levels as the share of review cycles without a stockout "
         "(cycle_service) or as the share of demand served from stock (fill_rate).",
     )
     abc_revenue_shares: tuple[float, float] = Field(
-        (0.8, 0.95),
+        default=(0.8, 0.95),
         description="Cumulative revenue shares closing classes A and B (the rest is C).",
     )
     lead_time_strata: int = Field(
-        8, ge=1, le=64,
+        default=8, ge=1, le=64,
         description="Equally likely lead-time values sampled per demand path when a supplier's "
         "lead time varies (lead_time_std_days > 0).",
     )
-    seed: int = Field(0, description="Seed pairing demand paths with sampled lead times.")
+    seed: int = Field(default=0, description="Seed pairing demand paths with sampled lead times.")
 
     # Costs of the order optimiser.
     holding_cost_rate: float = Field(
-        0.25, ge=0, description="Holding cost per year as a share of unit cost."
+        default=0.25, ge=0, description="Holding cost per year as a share of unit cost."
     )
     stockout_cost_rate: float | None = Field(
-        None, ge=0,
+        default=None, ge=0,
         description="Cost of one unit short as a share of its price (unit cost when no price). "
         "Unset: implied by the service level, p = h * SL / (1 - SL), so that without "
         "constraints the optimiser orders up to the service-level target.",
     )
-    ordering_cost: float = Field(0.0, ge=0, description="Fixed cost of one supplier order.")
+    ordering_cost: float = Field(default=0.0, ge=0, description="Fixed cost of one supplier order.")
 
     # Constraints shared by all suppliers.
-    budget: float | None = Field(None, ge=0, description="Purchase budget of one planning run.")
+    budget: float | None = Field(
+        default=None, ge=0, description="Purchase budget of one planning run."
+    )
     warehouse_volume_m3: float | None = Field(
-        None, ge=0, description="Warehouse space (m3) the orders of one run may take."
+        default=None, ge=0, description="Warehouse space (m3) the orders of one run may take."
     )
     capacity_weeks: float = Field(
-        1.0, gt=0,
+        default=1.0, gt=0,
         description="Weeks of a supplier's capacity_units_per_week one order may use.",
     )
 
     # Solver.
     solver: Literal["highs", "cbc"] = Field(
-        "highs", description="MILP solver (HiGHS in-process; CBC if HiGHS is unavailable)."
+        default="highs", description="MILP solver (HiGHS in-process; CBC if HiGHS is unavailable)."
     )
-    time_limit_s: float = Field(60.0, gt=0, description="Solver time limit per planning run.")
+    time_limit_s: float = Field(
+        default=60.0, gt=0, description="Solver time limit per planning run."
+    )
     mip_gap: float = Field(
-        0.001, ge=0, lt=1, description="Relative gap at which a solution counts as optimal."
+        default=0.001, ge=0, lt=1, description="Relative gap at which a solution counts as optimal."
     )
-    threads: int | None = Field(None, ge=1, description="Solver threads (unset: solver default).")
+    threads: int | None = Field(
+        default=None, ge=1, description="Solver threads (unset: solver default)."
+    )
     shortage_breakpoints: int = Field(
-        12, ge=2, le=64,
+        default=12, ge=2, le=64,
         description="Breakpoints of the piecewise-linear expected-shortage curve per SKU.",
     )
