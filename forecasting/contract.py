@@ -288,12 +288,14 @@ def parse_table(
                 Problem(source=source, row=int(idx) + 2, column=name, value=value,
                         expected=expected)
             )
-    problems += _run_checks(typed, spec, source)
+    problems += _run_checks(typed, spec, source, raw)
     problems += check_ordered(typed, spec, source)
     return typed, problems
 
 
-def _run_checks(typed: pd.DataFrame, spec: TableSpec, source: str) -> list[Problem]:
+def _run_checks(
+    typed: pd.DataFrame, spec: TableSpec, source: str, raw: pd.DataFrame
+) -> list[Problem]:
     columns = {
         name: pa.Column(checks=list(col.checks), nullable=True, required=False)
         for name, col in spec.columns.items()
@@ -304,12 +306,13 @@ def _run_checks(typed: pd.DataFrame, spec: TableSpec, source: str) -> list[Probl
     try:
         schema.validate(typed, lazy=True)
     except pa.errors.SchemaErrors as err:
-        return _problems_from_failures(err.failure_cases, typed, spec, source)
+        return _problems_from_failures(err.failure_cases, typed, spec, source, raw)
     return []
 
 
 def _problems_from_failures(
-    failures: pd.DataFrame, typed: pd.DataFrame, spec: TableSpec, source: str
+    failures: pd.DataFrame, typed: pd.DataFrame, spec: TableSpec, source: str,
+    raw: pd.DataFrame,
 ) -> list[Problem]:
     problems = []
     for case in failures.itertuples(index=False):
@@ -323,9 +326,12 @@ def _problems_from_failures(
                 expected=f"one row per ({', '.join(spec.unique)}); this key repeats an earlier row",
             ))
             continue
+        # Show the cell as written in the file ("-2"), not as parsed ("-2.0").
+        column = str(case.column)
+        cell = raw[column].iloc[row] if column in raw.columns else case.failure_case
         problems.append(Problem(
-            source=source, row=row + 2, column=str(case.column),
-            value=_display(case.failure_case), expected=str(case.check),
+            source=source, row=row + 2, column=column, value=_display(cell),
+            expected=str(case.check),
         ))
     # pandera reports a repeated key once per column of the key: keep one message per row.
     seen: set[tuple[int | None, str]] = set()

@@ -195,7 +195,7 @@ def parse_dataset(
     ``require`` that are absent and references between tables that do not resolve.
     """
     problems = [
-        Problem(source=f"{name}.csv", expected=f"a {name} table ({name}.csv or {name}.parquet)")
+        Problem(source=f"{name}.csv", expected=f"the {name} table ({name}.csv or {name}.parquet)")
         for name in require if name not in raw
     ]
     demand, found = parse_demand_tables(raw, timezone)
