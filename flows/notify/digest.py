@@ -1,0 +1,198 @@
+"""The run digest: one message per team, alerts grouped by severity, top alerts first.
+
+The digest is rendered twice from the same content: Markdown for targets that display it
+(DingTalk, Slack, e-mail, the file sink) and plain text for those that show raw text (Feishu,
+Lark, WeCom bot), so nobody reads stray ``**`` or ``###``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from forecasting.contract import DataContractError, Problem
+
+__all__ = [
+    "ALERT_COLUMNS",
+    "SEVERITIES",
+    "Digest",
+    "RunSummary",
+    "build_digest",
+    "check_alerts",
+    "failure_message",
+    "render_link",
+    "sort_alerts",
+]
+
+ALERT_COLUMNS = (
+    "alert_id", "kind", "severity", "sku", "channel", "date", "message", "value_at_risk",
+)
+SEVERITIES = ("critical", "high", "medium", "low")
+_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a digest says about the run itself."""
+
+    brand: str
+    as_of: date | str
+    run_id: str
+    counts: Mapping[str, int] = field(default_factory=dict)
+    totals: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A rendered digest: ``markdown`` and ``text`` carry the same content."""
+
+    title: str
+    markdown: str
+    text: str
+    alert_ids: tuple[str, ...]
+
+
+def check_alerts(alerts: pd.DataFrame, source: str = "alerts") -> None:
+    """Raise :class:`DataContractError` when columns are missing or a severity is unknown."""
+    missing = [c for c in ALERT_COLUMNS if c not in alerts.columns]
+    problems = [Problem(source=source, column=c, expected="an alerts column") for c in missing]
+    if "severity" in alerts.columns:
+        bad = ~alerts["severity"].isin(SEVERITIES)
+        problems += [
+            Problem(source=source, row=int(i) + 2, column="severity", value=str(v),
+                    expected=f"one of {', '.join(SEVERITIES)}")
+            for i, v in zip(bad.to_numpy().nonzero()[0], alerts["severity"][bad], strict=True)
+        ]
+    if problems:
+        raise DataContractError(problems)
+
+
+def sort_alerts(alerts: pd.DataFrame) -> pd.DataFrame:
+    """Most severe first, then the largest value at risk, then alert id (a stable order)."""
+    key = alerts.assign(
+        _rank=alerts["severity"].map(_RANK),
+        _risk=-pd.to_numeric(alerts["value_at_risk"], errors="coerce").fillna(0.0),
+    )
+    ordered = key.sort_values(["_rank", "_risk", "alert_id"], kind="stable")
+    return ordered.drop(columns=["_rank", "_risk"])
+
+
+def render_link(target: str | Path, output_dir: Path | None, base_url: str | None) -> str:
+    """A link a reader can open: under ``base_url`` when the file lies in ``output_dir``."""
+    if isinstance(target, str):
+        return target
+    if base_url and output_dir is not None:
+        try:
+            relative = target.resolve().relative_to(output_dir.resolve())
+        except ValueError:
+            return str(target)
+        return f"{base_url.rstrip('/')}/{relative.as_posix()}"
+    return str(target)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _when(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, pd.Timestamp | date):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def _alert_line(row: pd.Series) -> str:
+    where = [str(row["sku"]) if pd.notna(row["sku"]) else ""]
+    if pd.notna(row["channel"]) and str(row["channel"]):
+        where.append(str(row["channel"]))
+    when = _when(row["date"])
+    if when:
+        where.append(when)
+    risk = pd.to_numeric(row["value_at_risk"], errors="coerce")
+    at_risk = f" · at risk {_number(float(risk))}" if pd.notna(risk) else ""
+    place = " · ".join(w for w in where if w)
+    return f"[{row['kind']}] {place}{at_risk}: {row['message']}"
+
+
+def _md_link(label: str, url: str) -> str:
+    # A local path is not clickable in chat; show it as text rather than a broken link.
+    return f"[{label}]({url})" if "://" in url else f"{label}: `{url}`"
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _headline(summary: RunSummary) -> str:
+    parts = [f"as of {_when(summary.as_of)}", f"run {summary.run_id}"]
+    parts += [f"{_words(name)} {count:,}" for name, count in summary.counts.items()]
+    parts += [f"{_words(name)} {_number(total)}" for name, total in summary.totals.items()]
+    return " · ".join(parts)
+
+
+def build_digest(
+    alerts: pd.DataFrame,
+    summary: RunSummary,
+    links: Mapping[str, str],
+    *,
+    team: str | None = None,
+    top_n: int = 10,
+    unchanged: int = 0,
+) -> Digest:
+    """The digest of ``alerts`` (already routed to one team and filtered to what is new).
+
+    ``links`` maps a label (e.g. "Report") to a URL or path text; ``unchanged`` is how many
+    of the team's alerts are left out because they were already sent unchanged.
+    """
+    ordered = sort_alerts(alerts)
+    counts = ordered["severity"].value_counts()
+    tally = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts.get(s, 0))
+    who = f"{summary.brand} · {team}" if team else summary.brand
+    title = f"[{who}] Replenishment {_when(summary.as_of)}: {tally or 'no new alerts'}"
+
+    md: list[str] = [f"**{title}**", "", _headline(summary), ""]
+    tx: list[str] = [title, _headline(summary), ""]
+    shown = ordered.head(top_n)
+    for severity in SEVERITIES:
+        group = shown[shown["severity"] == severity]
+        if group.empty:
+            continue
+        heading = f"{severity.capitalize()} ({counts[severity]})"
+        md += [f"### {heading}", *(f"- {_alert_line(row)}" for _, row in group.iterrows()), ""]
+        tx += [heading.upper(), *(f"- {_alert_line(row)}" for _, row in group.iterrows()), ""]
+    notes = []
+    if len(ordered) > len(shown):
+        notes.append(f"{len(ordered) - len(shown)} more new alerts are in the alerts file")
+    if unchanged:
+        notes.append(f"{unchanged} unchanged alerts already sent are not repeated")
+    if notes:
+        md += [f"_{'; '.join(notes)}._", ""]
+        tx += [f"{'; '.join(notes)}.", ""]
+    if links:
+        md += ["**Files**", *(f"- {_md_link(label, url)}" for label, url in links.items())]
+        tx += ["FILES", *(f"- {label}: {url}" for label, url in links.items())]
+    return Digest(
+        title=title,
+        markdown="\n".join(md).rstrip() + "\n",
+        text="\n".join(tx).rstrip() + "\n",
+        alert_ids=tuple(str(a) for a in ordered["alert_id"]),
+    )
+
+
+def failure_message(summary: RunSummary, reason: str) -> Digest:
+    """The message sent when a run fails: what failed and why."""
+    title = f"[{summary.brand}] Replenishment run FAILED ({_when(summary.as_of)})"
+    lines = [
+        f"Run {summary.run_id} as of {_when(summary.as_of)} did not finish.",
+        "",
+        f"Reason: {reason}",
+    ]
+    text = "\n".join([title, *lines]) + "\n"
+    return Digest(title=title, markdown="\n".join([f"**{title}**", "", *lines]) + "\n",
+                  text=text, alert_ids=())
