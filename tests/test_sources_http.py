@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from tiny_dataset import write_tiny_dataset
 
-from flows.config import DataSource, Settings
+from flows.config import Settings
 from flows.errors import SourceError
 from flows.sources import fetch_signals, load_dataset
 from forecasting.contract import DataContractError
@@ -196,10 +196,10 @@ def test_load_dataset_merges_api_signals_over_the_folder(
     api: FakeSignalsAPI, tmp_path: Path
 ) -> None:
     folder = write_tiny_dataset(tmp_path / "data")
-    settings = Settings(
-        data=DataSource(folder=folder, signals_url=api.url, signals_token_env=TOKEN_ENV),
-        store_url=f"sqlite:///{tmp_path / 'store' / 'runs.db'}",
-    )
+    settings = Settings.model_validate({
+        "data": {"folder": folder, "signals_url": api.url, "signals_token_env": TOKEN_ENV},
+        "store_url": f"sqlite:///{tmp_path / 'store' / 'runs.db'}",
+    })
     dataset, summary = load_dataset(settings)
     assert len(dataset.demand.promotions) == len(PROMOTIONS)  # the folder had one
     assert dataset.demand.livestreams.empty

@@ -26,8 +26,7 @@ def _assert_same_dataset(left: Dataset, right: Dataset) -> None:
 
 def _nulls_as_none(frame: pd.DataFrame) -> pd.DataFrame:
     """One spelling of "missing" (NaN, None, NaT), so only values are compared."""
-    frame = frame.reset_index(drop=True).astype(object)
-    return frame.where(frame.notna(), None)
+    return frame.reset_index(drop=True).astype(object).map(lambda v: None if pd.isna(v) else v)
 
 
 def _round_trip(url: str, folder: Path) -> None:
