@@ -84,8 +84,11 @@ class SmtpServer:
     host: str
     port: int
     messages: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)  # replies given before accepting again
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refusals:
+            return self.refusals.pop(0)
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
