@@ -153,7 +153,7 @@ def test_chat_services_receive_the_digest(
     [request] = receiver.requests
     assert request.path == path
     text = _chat_text(service, request)
-    assert "Replenishment 2024-06-03: 1 critical, 2 high" in text
+    assert text.count("Replenishment 2024-06-03: 1 critical, 2 high") == 1  # title shown once
     assert "SERUM-01" in text and "618 livestream needs 3,000 units" in text
     if service in ("feishu", "lark", "wecombot"):  # raw-text services get no Markdown marks
         assert "CRITICAL (1)" in text and "###" not in text and "**" not in text
@@ -295,6 +295,7 @@ def test_file_sink_writes_the_full_digest_in_the_run_folder(tmp_path: Path) -> N
         ("written", run_dir / "digest-beauty.md"), ("written", run_dir / "daily-digest.md"),
     ]
     beauty = (run_dir / "digest-beauty.md").read_text(encoding="utf-8")
+    assert beauty.startswith("# [Lotus Beauty · beauty] Replenishment 2024-06-03: 1 critical")
     assert "### Critical (1)" in beauty and "SERUM-01" in beauty and "LIP-01" not in beauty
     assert f"Report: `{run_dir / 'report.html'}`" in beauty
     assert sorted(p.name for p in run_dir.iterdir()) == ["daily-digest.md", "digest-beauty.md"]

@@ -49,7 +49,7 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class Digest:
-    """A rendered digest: ``markdown`` and ``text`` carry the same content."""
+    """A rendered digest: ``markdown`` and ``text`` carry the same content, without the title."""
 
     title: str
     markdown: str
@@ -156,8 +156,9 @@ def build_digest(
     who = f"{summary.brand} · {team}" if team else summary.brand
     title = f"[{who}] Replenishment {_when(summary.as_of)}: {tally or 'no new alerts'}"
 
-    md: list[str] = [f"**{title}**", "", _headline(summary), ""]
-    tx: list[str] = [title, _headline(summary), ""]
+    # Bodies leave the title out: every service shows it (as subject, heading or first line).
+    md: list[str] = [_headline(summary), ""]
+    tx: list[str] = [_headline(summary), ""]
     shown = ordered.head(top_n)
     for severity in SEVERITIES:
         group = shown[shown["severity"] == severity]
@@ -193,6 +194,5 @@ def failure_message(summary: RunSummary, reason: str) -> Digest:
         "",
         f"Reason: {reason}",
     ]
-    text = "\n".join([title, *lines]) + "\n"
-    return Digest(title=title, markdown="\n".join([f"**{title}**", "", *lines]) + "\n",
-                  text=text, alert_ids=())
+    body = "\n".join(lines) + "\n"
+    return Digest(title=title, markdown=body, text=body, alert_ids=())

@@ -121,7 +121,7 @@ def file_sink_path(url: str, output_dir: Path, team: str) -> Path:
 def write_file_sink(path: Path, digest: Digest) -> None:
     """Write the digest as Markdown, atomically (a reader never sees half a digest)."""
     with atomic_write(path, "w") as handle:
-        handle.write(digest.markdown)
+        handle.write(f"# {digest.title}\n\n{digest.markdown}")
 
 
 def _redact(text: str, secrets: tuple[str, ...]) -> str:
