@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 __all__ = ["PlanningConfig"]
 
@@ -78,3 +78,60 @@ class PlanningConfig(BaseModel):
         default=12, ge=2, le=64,
         description="Breakpoints of the piecewise-linear expected-shortage curve per SKU.",
     )
+
+    # CPFR: order forecast and exceptions.
+    order_forecast_weeks: int = Field(
+        default=13, ge=1, le=104, description="Weekly buckets of the order forecast per supplier."
+    )
+    commitment_shortfall_share: float = Field(
+        default=0.1, ge=0, le=1,
+        description="Raise an exception when a supplier's commitment for a week falls short of "
+        "the order forecast by more than this share of it.",
+    )
+    forecast_move_share: float = Field(
+        default=0.3, ge=0,
+        description="Raise an exception when a SKU's weekly forecast moved by more than this "
+        "share against the previous run's.",
+    )
+    forecast_error_threshold: float = Field(
+        default=0.5, ge=0,
+        description="Raise an exception when the weekly WAPE of the previous forecast against "
+        "actual sales over the last forecast_error_weeks exceeds this.",
+    )
+    forecast_error_weeks: int = Field(
+        default=4, ge=1, description="Past weeks over which the forecast error is measured."
+    )
+    exception_min_units: float = Field(
+        default=10.0, ge=0,
+        description="Forecast moves and errors on fewer units than this are noise, not exceptions.",
+    )
+
+    # Alerts.
+    stockout_probability: float = Field(
+        default=0.2, gt=0, le=1,
+        description="Alert when the chance of running out before the next possible arrival "
+        "reaches this.",
+    )
+    overstock_days: float = Field(
+        default=120.0, gt=0, description="Alert when stock and open orders cover more days."
+    )
+    event_window_days: int = Field(
+        default=14, ge=1,
+        description="Check readiness for promotions and livestreams starting within this many days.",
+    )
+    severity_thresholds: tuple[float, float, float] | None = Field(
+        default=None,
+        description="Value at risk from which an alert is critical, high, medium (else low). "
+        "Unset: by the quantiles severity_quantiles of this run's values at risk.",
+    )
+    severity_quantiles: tuple[float, float, float] = Field(
+        default=(0.9, 0.7, 0.4),
+        description="Quantiles of value at risk closing critical, high and medium.",
+    )
+
+    @field_validator("severity_thresholds", "severity_quantiles")
+    @classmethod
+    def _decreasing(cls, value: tuple[float, float, float] | None) -> object:
+        if value is not None and not value[0] >= value[1] >= value[2] >= 0:
+            raise ValueError(f"critical >= high >= medium >= 0 expected, got {value}")
+        return value

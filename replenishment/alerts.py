@@ -1,0 +1,403 @@
+"""Alerts a planner acts on, ranked by the money at stake.
+
+Kinds (:data:`ALERT_KINDS`):
+
+* ``stockout_risk``: the chance, over the demand scenarios, of running out before a new order
+  placed today can arrive (stock on hand and open orders by their arrival day against each
+  path's cumulative demand, day by day), with the typical day of running out (median over the
+  paths that do); value at risk = expected units short x price.
+* ``overstock``: stock and open orders cover more than ``overstock_days`` of expected demand;
+  value at risk = units above that cover x unit cost.
+* ``expiry_risk``: stock on hand larger than the expected sales within its shelf life
+  (assuming it is fresh: older stock expires sooner); value = those units x unit cost.
+* ``event_readiness``: a promotion or livestream starting within ``event_window_days`` with
+  less stock at its start (on hand + arrivals before it, this run's orders included - expected
+  sales before it) than its expected demand (the forecast, or the livestream's planned units
+  if larger); value = the gap x price.
+* ``supplier_exception``: a CPFR exception; value = the units apart x price for a commitment
+  shortfall, x unit cost for forecast moves and errors.
+
+Severity ranks value at risk: fixed thresholds (``severity_thresholds``) or, when unset, the
+quantiles ``severity_quantiles`` of this run's values. ``alert_id`` hashes the kind, SKU,
+channel and the problem's identity (the event, the exception) — never the run — so an
+unchanged problem keeps its id from run to run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecasting.scenarios import DemandScenarios
+from replenishment.config import PlanningConfig
+from replenishment.projection import (
+    daily_paths,
+    expected_daily_demand,
+    scenario_offset,
+    stable_id,
+)
+
+__all__ = [
+    "ALERT_COLUMNS",
+    "ALERT_ITEM_COLUMNS",
+    "ALERT_KINDS",
+    "ORDERABLE",
+    "SEVERITIES",
+    "build_alerts",
+    "event_alerts",
+    "overstock_alerts",
+    "rank_severity",
+    "stockout_alerts",
+    "supplier_alerts",
+]
+
+ALERT_COLUMNS = [
+    "alert_id", "kind", "severity", "sku", "channel", "date", "message", "value_at_risk",
+    "supplier", "category",
+]
+ALERT_ITEM_COLUMNS = (
+    "sku", "supplier", "category", "price", "unit_cost", "on_hand", "backorders",
+    "lead_time_days", "shelf_life_days",
+)
+# Optional item column: False for SKUs no longer ordered (no stockout or event alerts).
+ORDERABLE = "orderable"
+ALERT_KINDS = ("stockout_risk", "overstock", "expiry_risk", "event_readiness",
+               "supplier_exception")
+SEVERITIES = ("critical", "high", "medium", "low")
+_CELLS_PER_CHUNK = 4_000_000  # SKU x path x day cells per block of the stockout check
+
+
+def _alerts(kind: str, rows: pd.DataFrame, identity: pd.Series | None = None) -> pd.DataFrame:
+    """Alert rows with their stable ids; severity is set later, over all kinds at once."""
+    if rows.empty:
+        return pd.DataFrame(columns=ALERT_COLUMNS)
+    out = rows.reset_index(drop=True).assign(kind=kind, severity="")
+    if "channel" not in out:
+        out["channel"] = ""
+    keys = [""] * len(out) if identity is None else identity.reset_index(drop=True).tolist()
+    out["alert_id"] = [
+        stable_id(kind, sku, channel, key)
+        for sku, channel, key in zip(out["sku"], out["channel"], keys, strict=True)
+    ]
+    return out[ALERT_COLUMNS]
+
+
+def _orderable(items: pd.DataFrame) -> pd.DataFrame:
+    if ORDERABLE not in items:
+        return items.reset_index(drop=True)
+    return items[items[ORDERABLE].fillna(True).astype(bool)].reset_index(drop=True)
+
+
+def _arrival_days(receipts: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+    """Day index of each receipt (day 0 = the day after ``as_of``; overdue ones arrive then)."""
+    first_day = as_of + pd.Timedelta(days=1)
+    return (pd.to_datetime(receipts["date"]).dt.normalize() - first_day).dt.days.clip(lower=0)
+
+
+def _supply_curve(
+    items: pd.DataFrame, receipts: pd.DataFrame, as_of: pd.Timestamp, days: int
+) -> np.ndarray:
+    """Stock available for each day's demand (on hand - backorders + receipts so far)."""
+    supply = np.zeros((len(items), days))
+    if not receipts.empty and days > 0:
+        rows = pd.Index(items["sku"]).get_indexer(receipts["sku"])
+        day = _arrival_days(receipts, as_of).to_numpy()
+        keep = (rows >= 0) & (day < days)
+        np.add.at(supply, (rows[keep], day[keep]), receipts["qty"].to_numpy(float)[keep])
+    start = (items["on_hand"] - items["backorders"]).to_numpy(float)
+    return start[:, None] + np.cumsum(supply, axis=1)
+
+
+def stockout_alerts(
+    items: pd.DataFrame,
+    scenarios: DemandScenarios,
+    open_receipts: pd.DataFrame,
+    as_of: pd.Timestamp,
+    config: PlanningConfig,
+) -> pd.DataFrame:
+    """SKUs likely to run out before the earliest arrival of an order placed today."""
+    as_of = pd.Timestamp(as_of).normalize()
+    items = _orderable(items)
+    offset = scenario_offset(scenarios, as_of)
+    positions = scenarios.skus.get_indexer(pd.Index(items["sku"]))
+    window = np.ceil(items["lead_time_days"].to_numpy(float)).astype(int)
+    n_paths = scenarios.n_paths
+    probability = np.zeros(len(items))
+    short_units = np.zeros(len(items))
+    stockout_day = np.full(len(items), np.nan)
+    longest = int(window.max(initial=0))
+    chunk = max(1, _CELLS_PER_CHUNK // max(n_paths * longest, 1))
+    for begin in range(0, len(items), chunk):
+        rows = np.arange(begin, min(begin + chunk, len(items)))
+        days = int(window[rows].max(initial=0))
+        if days == 0:
+            continue
+        demand = np.cumsum(daily_paths(scenarios, positions[rows], offset, days), axis=2)
+        supply = _supply_curve(items.iloc[rows], open_receipts, as_of, days)
+        gap = demand - supply[:, None, :]
+        inside = np.arange(days)[None, None, :] < window[rows][:, None, None]
+        gap = np.where(inside, gap, -np.inf)
+        short = np.asarray(gap > 1e-9)
+        ran_out = np.asarray(short.any(axis=2))
+        probability[rows] = ran_out.mean(axis=1)
+        short_units[rows] = np.maximum(gap.max(axis=2), 0.0).mean(axis=1)
+        first = np.where(ran_out, short.argmax(axis=2), np.nan)
+        some = np.any(ran_out, axis=1)
+        if np.any(some):
+            stockout_day[rows[some]] = np.floor(np.nanmedian(first[some], axis=1))
+    risky = (probability >= config.stockout_probability) & (probability > 0)
+    out = items.loc[risky, ["sku", "supplier", "category"]].copy()
+    first_day = as_of + pd.Timedelta(days=1)
+    out["date"] = first_day + pd.to_timedelta(stockout_day[risky], unit="D")
+    out["value_at_risk"] = short_units[risky] * items["price"].to_numpy(float)[risky]
+    lead_time = items["lead_time_days"].to_numpy(float)[risky]
+    arrival = as_of + pd.to_timedelta(lead_time, unit="D")
+    stock = (items["on_hand"] - items["backorders"]).to_numpy(float)[risky]
+    out["message"] = [
+        f"{p:.0%} chance of running out before {a.date()}, the earliest arrival of a new "
+        f"order ({lt:g} days); typically out on {d.date()}; expected {u:,.1f} units short "
+        f"(on hand {h:,.0f})"
+        for p, a, lt, d, u, h in zip(probability[risky], arrival, lead_time, out["date"],
+                                     short_units[risky], stock, strict=True)
+    ]
+    return _alerts("stockout_risk", out)
+
+
+def _total_receipts(items: pd.DataFrame, receipts: pd.DataFrame) -> np.ndarray:
+    if receipts.empty:
+        return np.zeros(len(items))
+    per_sku = receipts.groupby("sku")["qty"].sum()
+    return items["sku"].map(per_sku).fillna(0.0).to_numpy(float)
+
+
+def overstock_alerts(
+    items: pd.DataFrame,
+    scenarios: DemandScenarios,
+    open_receipts: pd.DataFrame,
+    as_of: pd.Timestamp,
+    config: PlanningConfig,
+) -> pd.DataFrame:
+    """Overstock (days of cover above the threshold) and stock outliving its shelf life."""
+    as_of = pd.Timestamp(as_of).normalize()
+    offset = scenario_offset(scenarios, as_of)
+    positions = scenarios.skus.get_indexer(pd.Index(items["sku"]))
+    horizon = max(len(scenarios.dates) - offset, 1)
+    daily = expected_daily_demand(scenarios, offset, horizon)[positions]
+    rate = daily.mean(axis=1)
+    on_hand = (items["on_hand"] - items["backorders"]).to_numpy(float)
+    on_order = _total_receipts(items, open_receipts)
+    stock = on_hand + on_order
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover = np.where(rate > 0, stock / rate, np.where(stock > 0, np.inf, 0.0))
+    excess = stock - rate * config.overstock_days
+    over = (cover > config.overstock_days) & (excess >= 1)
+    out = items.loc[over, ["sku", "supplier", "category"]].copy()
+    out["date"] = as_of
+    out["value_at_risk"] = excess[over] * items["unit_cost"].to_numpy(float)[over]
+    out["message"] = [
+        f"stock {s:,.0f} units (on order {o:,.0f}) covers "
+        + ("all expected demand (none forecast)" if not np.isfinite(c) else f"{c:,.0f} days")
+        + f" at {r:,.2f}/day; {e:,.0f} units above {config.overstock_days:g} days of cover"
+        for s, o, c, r, e in zip(stock[over], on_order[over], cover[over], rate[over],
+                                 excess[over], strict=True)
+    ]
+    parts = [_alerts("overstock", out), _expiry_alerts(items, scenarios, offset, as_of)]
+    return pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
+
+
+def _expiry_alerts(
+    items: pd.DataFrame, scenarios: DemandScenarios, offset: int, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    life = pd.to_numeric(items["shelf_life_days"], errors="coerce").to_numpy(float)
+    has_life = np.isfinite(life) & (life > 0)
+    if not has_life.any():
+        return _alerts("expiry_risk", pd.DataFrame())
+    subset = items[has_life]
+    positions = scenarios.skus.get_indexer(pd.Index(subset["sku"]))
+    length = np.zeros(len(scenarios.skus))
+    length[positions] = life[has_life]
+    sellable = scenarios.window_mean(offset, length)[positions]
+    on_hand = (subset["on_hand"] - subset["backorders"]).to_numpy(float)
+    expiring = on_hand - sellable
+    hit = expiring >= 1
+    out = subset.loc[hit, ["sku", "supplier", "category"]].copy()
+    out["date"] = as_of + pd.to_timedelta(life[has_life][hit], unit="D")
+    out["value_at_risk"] = expiring[hit] * subset["unit_cost"].to_numpy(float)[hit]
+    out["message"] = [
+        f"{e:,.0f} of {h:,.0f} units on hand will not sell within their {d:g}-day shelf life "
+        f"(expected sales {s:,.1f}; assumes fresh stock, older stock expires sooner)"
+        for e, h, d, s in zip(expiring[hit], on_hand[hit], life[has_life][hit], sellable[hit],
+                              strict=True)
+    ]
+    return _alerts("expiry_risk", out)
+
+
+def _upcoming_events(
+    items: pd.DataFrame, promotions: pd.DataFrame, livestreams: pd.DataFrame,
+    first_day: pd.Timestamp, last_day: pd.Timestamp,
+) -> pd.DataFrame:
+    """One row per (event, SKU) starting within the window: sku, channel, start, end,
+    planned_units, label, identity."""
+    rows: list[dict[str, object]] = []
+    known = set(items["sku"])
+    by_category = items.groupby("category")["sku"].apply(list).to_dict()
+    for promo in promotions.to_dict("records"):
+        start = pd.Timestamp(promo["start"]).normalize()
+        if not first_day <= start <= last_day:
+            continue
+        if isinstance(promo["sku"], str):
+            skus = [promo["sku"]]
+        elif isinstance(promo["category"], str):
+            skus = by_category.get(promo["category"], [])
+        else:
+            skus = list(items["sku"])
+        channel = promo["channel"] if isinstance(promo["channel"], str) else ""
+        end = pd.Timestamp(promo["end"]).normalize()
+        rows += [{
+            "sku": sku, "channel": channel, "start": start, "end": end, "planned_units": 0.0,
+            "label": f"promotion '{promo['kind']}'",
+            "identity": f"promotion|{start.date()}|{end.date()}|{promo['kind']}",
+        } for sku in skus]
+    for stream in livestreams.to_dict("records"):
+        start = pd.Timestamp(stream["start"]).normalize()
+        if not isinstance(stream["sku"], str) or not first_day <= start <= last_day:
+            continue
+        host = stream["host"] if isinstance(stream["host"], str) else ""
+        planned = stream["planned_units"]
+        rows.append({
+            "sku": stream["sku"], "channel": stream["channel"], "start": start,
+            "end": pd.Timestamp(stream["end"]).normalize(),
+            "planned_units": float(planned) if pd.notna(planned) else 0.0,
+            "label": f"livestream{' with ' + host if host else ''}",
+            "identity": f"livestream|{pd.Timestamp(stream['start']).isoformat()}|{host}",
+        })
+    events = pd.DataFrame(rows, columns=["sku", "channel", "start", "end", "planned_units",
+                                         "label", "identity"])
+    return events[events["sku"].isin(known)].reset_index(drop=True)
+
+
+def event_alerts(
+    items: pd.DataFrame,
+    scenarios: DemandScenarios,
+    receipts: pd.DataFrame,
+    promotions: pd.DataFrame,
+    livestreams: pd.DataFrame,
+    as_of: pd.Timestamp,
+    config: PlanningConfig,
+) -> pd.DataFrame:
+    """Promotions and livestreams starting soon with stock below their expected demand.
+
+    ``receipts`` (``sku, date, qty``): open orders and this run's orders by arrival date.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    first_day = as_of + pd.Timedelta(days=1)
+    items = _orderable(items)
+    events = _upcoming_events(items, promotions, livestreams, first_day,
+                              as_of + pd.Timedelta(days=config.event_window_days))
+    if events.empty:
+        return _alerts("event_readiness", events)
+    row = pd.Index(items["sku"]).get_indexer(events["sku"])
+    start_day = (events["start"] - first_day).dt.days.to_numpy()
+    end_day = (events["end"] - first_day).dt.days.to_numpy() + 1
+    positions = scenarios.skus.get_indexer(pd.Index(items["sku"]))
+    daily = expected_daily_demand(scenarios, scenario_offset(scenarios, as_of),
+                                  int(end_day.max()))[positions]
+    cumulative = np.concatenate([np.zeros((len(items), 1)), np.cumsum(daily, axis=1)], axis=1)
+    before = cumulative[row, start_day]
+    demand = np.maximum(cumulative[row, end_day] - before, events["planned_units"].to_numpy())
+    arriving = np.zeros(len(events))
+    if not receipts.empty:
+        arrival = pd.DataFrame({"sku": receipts["sku"], "day": _arrival_days(receipts, as_of),
+                                "qty": receipts["qty"].to_numpy(float)})
+        for k, (sku, day) in enumerate(zip(events["sku"], start_day, strict=True)):
+            match = (arrival["sku"] == sku) & (arrival["day"] <= day)
+            arriving[k] = arrival.loc[match, "qty"].sum()
+    on_hand = (items["on_hand"] - items["backorders"]).to_numpy(float)[row]
+    available = np.maximum(on_hand + arriving - before, 0.0)
+    short = demand - available
+    hit = short >= 1
+    out = events.loc[hit, ["sku", "channel"]].copy()
+    out["supplier"] = items["supplier"].to_numpy()[row[hit]]
+    out["category"] = items["category"].to_numpy()[row[hit]]
+    out["date"] = events.loc[hit, "start"]
+    out["value_at_risk"] = short[hit] * items["price"].to_numpy(float)[row[hit]]
+    out["message"] = [
+        f"{label}{' on ' + ch if ch else ''} {s.date()} to {e.date()}: expected demand "
+        f"{d:,.1f} units, stock at its start {a:,.1f} (on hand {h:,.0f} + arriving {r:,.0f} "
+        f"- expected sales before {b:,.1f})"
+        for label, ch, s, e, d, a, h, r, b in zip(
+            events.loc[hit, "label"], events.loc[hit, "channel"], events.loc[hit, "start"],
+            events.loc[hit, "end"], demand[hit], available[hit], on_hand[hit], arriving[hit],
+            before[hit], strict=True)
+    ]
+    return _alerts("event_readiness", out, events.loc[hit, "identity"])
+
+
+def supplier_alerts(exceptions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """One alert per CPFR exception (its id is the exception's identity)."""
+    if exceptions.empty:
+        return _alerts("supplier_exception", pd.DataFrame())
+    lookup = items.set_index("sku")
+    price = exceptions["sku"].map(lookup["price"]).fillna(0.0)
+    cost = exceptions["sku"].map(lookup["unit_cost"]).fillna(0.0)
+    units = (exceptions["expected"] - exceptions["actual"]).abs()
+    per_unit = np.where(exceptions["kind"] == "commitment_shortfall", price, cost)
+    out = pd.DataFrame({
+        "sku": exceptions["sku"],
+        "supplier": exceptions["supplier"],
+        "category": exceptions["sku"].map(lookup["category"]),
+        "date": exceptions["week"],
+        "value_at_risk": units.to_numpy(float) * per_unit,
+        "message": exceptions["kind"] + ": " + exceptions["message"],
+    })
+    return _alerts("supplier_exception", out, exceptions["exception_id"])
+
+
+def rank_severity(values: pd.Series, config: PlanningConfig) -> pd.Series:
+    """critical / high / medium / low by value at risk (thresholds, or this run's quantiles)."""
+    values = values.astype(float).fillna(0.0)
+    if config.severity_thresholds is not None:
+        cuts = np.asarray(config.severity_thresholds, dtype=float)
+    elif len(values):
+        cuts = np.quantile(values, config.severity_quantiles)
+    else:
+        cuts = np.zeros(3)
+    level = np.select(
+        [values >= cuts[0], values >= cuts[1], values >= cuts[2]], list(SEVERITIES[:3]), "low"
+    )
+    # Nothing at stake is never more than low, whatever the quantiles say.
+    return pd.Series(np.where(values > 0, level, "low"), index=values.index)
+
+
+def build_alerts(
+    items: pd.DataFrame,
+    scenarios: DemandScenarios,
+    open_receipts: pd.DataFrame,
+    planned_receipts: pd.DataFrame,
+    promotions: pd.DataFrame,
+    livestreams: pd.DataFrame,
+    exceptions: pd.DataFrame,
+    as_of: pd.Timestamp,
+    config: PlanningConfig,
+) -> pd.DataFrame:
+    """Every alert of a run (:data:`ALERT_COLUMNS`), most severe and valuable first.
+
+    ``items`` has one row per SKU with :data:`ALERT_ITEM_COLUMNS`; receipts are ``sku, date,
+    qty`` frames of open orders and of this run's orders.
+    """
+    receipts = pd.concat([open_receipts, planned_receipts], ignore_index=True)
+    parts = [
+        stockout_alerts(items, scenarios, open_receipts, as_of, config),
+        overstock_alerts(items, scenarios, open_receipts, as_of, config),
+        event_alerts(items, scenarios, receipts, promotions, livestreams, as_of, config),
+        supplier_alerts(exceptions, items),
+    ]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=ALERT_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    out["value_at_risk"] = out["value_at_risk"].astype(float).round(2)
+    out["severity"] = rank_severity(out["value_at_risk"], config)
+    rank = out["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+    order = np.lexsort((out["alert_id"], -out["value_at_risk"].to_numpy(), rank.to_numpy()))
+    return out.iloc[order].reset_index(drop=True)

@@ -1,0 +1,94 @@
+"""Small planning datasets and hand-built forecasts (negative binomial demand paths)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from io import StringIO
+
+import numpy as np
+import pandas as pd
+
+from forecasting.scenarios import DemandScenarios
+from replenishment.contract import Dataset, parse_dataset
+
+__all__ = ["AS_OF", "PLAN_TABLES", "Forecast", "make_dataset", "make_forecast", "scenarios_from"]
+
+# A Sunday: the first planned day (Monday 2025-03-03) starts a calendar week.
+AS_OF = pd.Timestamp("2025-03-02")
+
+PLAN_TABLES: dict[str, str] = {
+    "sales": (
+        "date,sku,channel,units,price\n"
+        "2025-02-28,A1,tmall,20,30\n"
+        "2025-02-28,A2,tmall,5,12\n"
+        "2025-02-28,B1,jd,3,120\n"
+        "2025-02-28,OLD,jd,1,20\n"
+    ),
+    "products": (
+        "sku,supplier,unit_cost,case_pack,moq,name,category,price,volume_m3,shelf_life_days,"
+        "status\n"
+        "A1,S1,10,12,48,玫瑰精华液,skincare,30,0.001,,active\n"
+        "A2,S1,5,6,0,=HYPERLINK(\"x\"),skincare,12,0.001,,active\n"
+        "B1,S2,50,10,0,口红 #01,makeup,120,0.002,,active\n"
+        "OLD,S2,8,5,0,old serum,makeup,20,0.001,,discontinued\n"
+    ),
+    "suppliers": (
+        "supplier,lead_time_days,lead_time_std_days,review_days,min_order_value,"
+        "capacity_units_per_week\n"
+        "S1,14,0,7,0,\n"
+        "S2,7,0,7,0,\n"
+    ),
+    "inventory": "sku,on_hand\nA1,100\nA2,20\nB1,5\nOLD,0\n",
+    "open_orders": "sku,supplier,qty,eta\nA1,S1,120,2025-03-05\n",
+}
+
+
+def make_dataset(**tables: str) -> Dataset:
+    """Parse :data:`PLAN_TABLES` with ``tables`` replacing (or adding) some of them."""
+    texts = {**PLAN_TABLES, **tables}
+    raw = {name: (pd.read_csv(StringIO(text), dtype=str, keep_default_na=False), f"{name}.csv")
+           for name, text in texts.items()}
+    return parse_dataset(raw, require=("sales", "products", "suppliers", "inventory"))
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The parts of a forecast result that planning reads."""
+
+    channel: pd.DataFrame
+    sku: pd.DataFrame
+    scenarios: DemandScenarios
+
+
+def scenarios_from(paths: np.ndarray, skus: list[str], start: pd.Timestamp) -> DemandScenarios:
+    dates = pd.date_range(start, periods=paths.shape[2], freq="D")
+    return DemandScenarios(pd.Index(skus), dates, paths.astype(float))
+
+
+def make_forecast(
+    means: dict[str, float],
+    horizon: int = 56,
+    n_paths: int = 400,
+    dispersion: float = 5.0,
+    start: pd.Timestamp = AS_OF + pd.Timedelta(days=1),
+    channel: str = "tmall",
+    seed: int = 0,
+) -> Forecast:
+    """Negative binomial daily demand per SKU (mean ``means[sku]``), all on one channel."""
+    rng = np.random.default_rng(seed)
+    skus = list(means)
+    mean = np.array([means[s] for s in skus])[:, None, None]
+    prob = dispersion / (dispersion + mean)
+    paths = rng.negative_binomial(dispersion, np.broadcast_to(prob, (len(skus), n_paths, horizon)))
+    scenarios = scenarios_from(paths, skus, start)
+    dates = scenarios.dates
+    sku_frame = pd.DataFrame({
+        "sku": np.repeat(skus, horizon),
+        "date": np.tile(dates, len(skus)),
+        "forecast": paths.mean(axis=1).reshape(-1),
+    })
+    for q in (50, 90, 95, 99):
+        sku_frame[f"p{q}"] = np.quantile(paths, q / 100, axis=1).reshape(-1)
+    sku_frame["model"] = "test"
+    channel_frame = sku_frame.assign(channel=channel)
+    return Forecast(channel_frame, sku_frame, scenarios)
