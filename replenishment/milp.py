@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,27 +111,27 @@ def _build(
     for s, members in by_supplier.items():
         forced = any(items.min_cases[i] > 0 for i in members)
         if suppliers.min_order_value[s] > 0 or suppliers.order_cost[s] > 0:
-            opened[s] = pulp.LpVariable(f"open_{s}", 0, 1, pulp.LpBinary)
+            opened[s] = prob.add_variable(f"open_{s}", 0, 1, pulp.LpBinary)
             if forced:
                 opened[s].lowBound = 1
             objective.append((opened[s], float(suppliers.order_cost[s])))
     for i in rows.tolist():
         pack = float(items.case_pack[i])
         low, high = int(items.min_cases[i]), int(items.max_cases[i])
-        n = pulp.LpVariable(f"cases_{i}", low, high, pulp.LpInteger)
+        n = prob.add_variable(f"cases_{i}", low, high, pulp.LpInteger)
         cases[i] = n
         s = int(items.supplier[i])
         on: pulp.LpVariable | None = opened.get(s) if high > 0 else None
         moq = int(items.moq_cases[i])
         if moq > 1 and low < moq <= high:
-            use = pulp.LpVariable(f"use_{i}", 1 if low > 0 else 0, 1, pulp.LpBinary)
+            use = prob.add_variable(f"use_{i}", 1 if low > 0 else 0, 1, pulp.LpBinary)
             prob += _expr([(n, 1.0), (use, -float(moq))]) >= 0, f"moq_{i}"
             if on is not None:
                 prob += _expr([(use, 1.0), (on, -1.0)]) <= 0, f"use_open_{i}"
             on = use
         if on is not None:
             prob += _expr([(n, 1.0), (on, -float(high))]) <= 0, f"on_{i}"
-        short = pulp.LpVariable(f"short_{i}", max(0.0, float(items.curves[i].shortage[-1])))
+        short = prob.add_variable(f"short_{i}", max(0.0, float(items.curves[i].shortage[-1])))
         _add_shortage_pieces(prob, i, short, n, pack, items.curves[i], on)
         objective.append((short, float(items.stockout[i] + items.holding[i])))
         objective.append((n, float(items.holding[i]) * pack))
@@ -195,10 +196,13 @@ def solve_block(
             mip=not relax, msg=False, timeLimit=time_limit_s, gapRel=mip_gap, threads=threads
         )
     else:
-        backend = pulp.PULP_CBC_CMD(
-            mip=not relax, msg=False, timeLimit=max(1, math.ceil(time_limit_s)), gapRel=mip_gap,
-            threads=threads,
-        )
+        with warnings.catch_warnings():
+            # PuLP 3 flags its bundled CBC as deprecated; it is still the one always present.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            backend = pulp.PULP_CBC_CMD(
+                mip=not relax, msg=False, timeLimit=max(1, math.ceil(time_limit_s)),
+                gapRel=mip_gap, threads=threads,
+            )
     prob.solve(backend)
     seconds = time.perf_counter() - started
     sol_status = int(prob.sol_status)

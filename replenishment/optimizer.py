@@ -414,9 +414,11 @@ def _per_supplier(
     for s in np.unique(supplier_of):
         rows = np.flatnonzero(supplier_of == s)
         result = _solve(f"supplier_{s}", arrays, rows, run, problem, shared=False, relax=relax)
-        if result.infeasible or result.cases is None:
-            if result.infeasible:
-                raise InfeasiblePlanError([_solver_conflict(suppliers, [int(s)], shared=False)])
+        if result.infeasible:
+            raise InfeasiblePlanError([_solver_conflict(suppliers, [int(s)], shared=False)])
+        if result.cases is None and not relax:
+            result = _mandatory_fallback(arrays, problem, result, run.config, rows)
+        if result.cases is None:
             raise SolverTimeoutError(_no_solution_message(run.config, result.status))
         if relax:
             total += result.objective
@@ -428,6 +430,44 @@ def _per_supplier(
 def _no_solution_message(config: PlanningConfig, status: str) -> str:
     return (f"the solver found no feasible order plan within {config.time_limit_s:g} s "
             f"(status: {status}); raise planning.time_limit_s")
+
+
+def _model_cost(cases: np.ndarray, arrays: tuple[ItemArrays, SupplierArrays],
+                rows: np.ndarray) -> float:
+    """The MILP objective of a plan (same piecewise-linear shortage as the model)."""
+    items, suppliers = arrays
+    qty = cases * items.case_pack
+    cost = 0.0
+    for i in rows.tolist():
+        short = float(items.curves[i](qty[i]))
+        cost += (items.stockout[i] + items.holding[i]) * short + items.holding[i] * qty[i]
+    opened = np.unique(items.supplier[rows][qty[rows] > 0])
+    return cost + float(suppliers.order_cost[opened].sum())
+
+
+def _mandatory_fallback(
+    arrays: tuple[ItemArrays, SupplierArrays], problem: OrderProblem, result: BlockResult,
+    config: PlanningConfig, rows: np.ndarray | None = None,
+) -> BlockResult:
+    """When the time limit passes before any incumbent: the mandatory orders alone, if they
+    meet every constraint (reported as not optimal); otherwise a :class:`SolverTimeoutError`."""
+    items, suppliers = arrays
+    rows = np.arange(len(items.case_pack)) if rows is None else rows
+    cases = np.where(np.isin(np.arange(len(items.case_pack)), rows), items.min_cases, 0.0)
+    qty = cases * items.case_pack
+    value = np.bincount(items.supplier, qty * items.unit_cost, len(suppliers.order_cost))
+    units = np.bincount(items.supplier, qty, len(suppliers.order_cost))
+    ok = bool(np.all((value == 0) | (value >= suppliers.min_order_value - 1e-6)))
+    ok &= bool(np.all(units <= suppliers.capacity_units + 1e-9))
+    if problem.budget is not None:
+        ok &= float(value.sum()) <= problem.budget + 1e-6
+    if problem.volume_cap_m3 is not None:
+        ok &= float(qty @ items.volume_m3) <= problem.volume_cap_m3 + 1e-9
+    if not ok:
+        raise SolverTimeoutError(_no_solution_message(config, result.status))
+    status = f"{result.status}; no incumbent, mandatory orders only"
+    return BlockResult(cases, _model_cost(cases, arrays, rows), result.bound, False, status,
+                       result.sol_status, result.seconds, False)
 
 
 def _arrays(items: pd.DataFrame, suppliers: pd.DataFrame, bounds: pd.DataFrame,
@@ -484,7 +524,7 @@ def optimize_orders(
         if result.infeasible:
             raise InfeasiblePlanError([_solver_conflict(suppliers, [], shared=True)])
         if result.cases is None:
-            raise SolverTimeoutError(_no_solution_message(config, result.status))
+            result = _mandatory_fallback(arrays, problem, result, config)
         run.add(rows, result)
     else:
         _per_supplier(arrays, problem, suppliers, run)
