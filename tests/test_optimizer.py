@@ -68,26 +68,28 @@ def _one_sku(**overrides: float) -> OrderProblem:
     return OrderProblem(pd.DataFrame([item]), rng.poisson(100, (1, 400)).astype(float), suppliers)
 
 
+def _qty(plan: OrderPlan) -> float:
+    return float(plan.items["qty"].to_numpy()[0])
+
+
 def test_stockout_cost_dominating_orders_and_holding_dominating_does_not() -> None:
     demand = _one_sku().demand[0]
-    ordered = optimize_orders(_one_sku(stockout_cost=9.0, holding_cost=1.0)).items["qty"].iat[0]
+    ordered = _qty(optimize_orders(_one_sku(stockout_cost=9.0, holding_cost=1.0)))
     # Newsvendor: the 90% quantile of demand, up to the shortage curve's breakpoints.
     assert np.quantile(demand, 0.8) <= ordered <= np.quantile(demand, 0.97)
     # Stock covering mean demand: worth topping up only when stockouts cost more than holding.
     covered = {"inventory_position": 100.0}
-    assert optimize_orders(_one_sku(stockout_cost=50.0, holding_cost=1.0, **covered)).items[
-        "qty"].iat[0] > 0
-    assert optimize_orders(_one_sku(stockout_cost=1.0, holding_cost=50.0, **covered)).items[
-        "qty"].iat[0] == 0
+    assert _qty(optimize_orders(_one_sku(stockout_cost=50.0, holding_cost=1.0, **covered))) > 0
+    assert _qty(optimize_orders(_one_sku(stockout_cost=1.0, holding_cost=50.0, **covered))) == 0
 
 
 def test_moq_is_all_or_nothing_and_case_packs_whole() -> None:
     plan = optimize_orders(_one_sku(case_pack=12, moq=200, inventory_position=60.0))
-    qty = plan.items["qty"].iat[0]
+    qty = _qty(plan)
     assert qty % 12 == 0 and (qty == 0 or qty >= 200)
     small = optimize_orders(_one_sku(case_pack=12, moq=200, inventory_position=95.0,
                                      stockout_cost=2.0))
-    assert small.items["qty"].iat[0] in (0, 204)
+    assert _qty(small) in (0, 204)
 
 
 def test_budget_below_mandatory_orders_is_a_clear_error() -> None:
