@@ -11,11 +11,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 
-from forecasting.contract import DataContractError
+import pandas as pd
+
 from flows.config import ConfigError, Settings, load_settings
 from flows.errors import UserError
+from flows.store import StoreError
+from forecasting.contract import DataContractError
 
 __all__ = ["build_parser", "main"]
 
@@ -55,7 +59,61 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(validate)
     validate.add_argument("--for", dest="purpose", choices=("forecast", "plan"), default="plan",
                           help="Which tables must be present (default: plan).")
+
+    sample = sub.add_parser("sample", help="Write the fictional sample brand's dataset.")
+    _add_common(sample)
+    sample.add_argument("--out", type=Path, required=True,
+                        help="Folder to write the tables (and truth/) to.")
+    sample.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
+    sample.add_argument("--skus", type=int, default=300, help="Number of SKUs (default: 300).")
+    sample.add_argument("--days", type=int, default=800,
+                        help="Days of sales history (default: 800).")
+    sample.add_argument("--as-of", dest="as_of", default="2026-10-31",
+                        help="Last day of the history, ISO date (default: 2026-10-31).")
+
+    forecast = sub.add_parser("forecast", help="Forecast every SKU and channel.")
+    _add_common(forecast)
+    _add_data(forecast)
+    _add_horizon(forecast)
+    forecast.add_argument("--out", type=Path, required=True,
+                          help="Output file, .csv or .parquet; the SKU-level (all channels) "
+                               "forecast goes beside it as NAME_sku.EXT.")
+
+    demo = sub.add_parser("demo", help="Run the main job on the embedded sample brand.")
+    _add_common(demo)
     return parser
+
+
+def _add_horizon(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--horizon", type=_positive_int, default=None,
+                        help="Periods to forecast (default: the config's forecast.horizon, 28).")
+    parser.add_argument("--freq", default=None,
+                        help="pandas frequency alias such as D, W-MON or W-FRI "
+                             "(default: inferred from the sales dates).")
+    parser.add_argument("--as-of", dest="as_of", type=_iso_date, default=None,
+                        help="Forecast origin, ISO date; later sales are ignored "
+                             "(default: the last sales date).")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text}")
+    return value
+
+
+def _iso_date(text: str) -> str:
+    try:
+        return pd.Timestamp(date.fromisoformat(text)).date().isoformat()
+    except ValueError as err:
+        message = f"expected an ISO date (YYYY-MM-DD), got {text!r}"
+        raise argparse.ArgumentTypeError(message) from err
+
+
+def _output_file(path: Path) -> Path:
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise UserError(f"--out {path}: expected a file name ending in .csv or .parquet")
+    return path
 
 
 @command("validate")
@@ -63,8 +121,41 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
     from flows.sources import load_dataset
 
     require = ("sales",) if args.purpose == "forecast" else None
-    dataset, summary = load_dataset(settings, folder=args.data, require=require)
+    _, summary = load_dataset(settings, folder=args.data, require=require)
     print(summary)
+    return 0
+
+
+@command("sample")
+def _sample(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.sample import describe_brand, generate_brand, write_brand
+
+    brand = generate_brand(seed=args.seed, skus=args.skus, days=args.days, as_of=args.as_of)
+    out = write_brand(brand, args.out)
+    print(describe_brand(brand, out))
+    return 0
+
+
+@command("forecast")
+def _forecast(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.jobs import run_forecast
+
+    out = _output_file(args.out)
+    job = run_forecast(settings, folder=args.data, horizon=args.horizon, freq=args.freq,
+                       as_of=args.as_of, out=out)
+    result = job.result
+    print(f"Forecast {len(result.channel):,} rows ({result.channel['sku'].nunique():,} SKUs, "
+          f"freq {result.freq}, origin {result.origin.date()}) -> {job.channel_path}")
+    print(f"SKU level (all channels) -> {job.sku_path}")
+    print(f"Recorded as run {job.run_id}")
+    return 0
+
+
+@command("demo")
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.demo import run_demo
+
+    print(run_demo(settings))
     return 0
 
 
@@ -78,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
         print(f"{len(err.problems)} problem(s) found; nothing was written.", file=sys.stderr)
         return EXIT_USER_ERROR
-    except (ConfigError, UserError) as err:
+    except (ConfigError, UserError, StoreError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

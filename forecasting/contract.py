@@ -203,7 +203,10 @@ def _coerce(raw: pd.Series, kind: ColumnKind, timezone: str) -> pd.Series:
     """Parse one column; unparseable cells become missing (the caller reports them)."""
     text = _as_text(raw)
     if kind == "str":
-        return text.astype(object).where(text.notna(), None)
+        # Missing text is None (not pd.NA) so plain ``isin`` / set membership keep working.
+        as_object = text.astype(object)
+        as_object[text.isna()] = None
+        return as_object
     if kind in ("int", "float"):
         if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
             values = pd.to_numeric(raw, errors="coerce").astype("float64")
@@ -315,31 +318,31 @@ def _problems_from_failures(
     raw: pd.DataFrame,
 ) -> list[Problem]:
     problems = []
-    for case in failures.itertuples(index=False):
-        if case.index is None or pd.isna(case.index):
+    for case in failures.to_dict("records"):
+        if case["index"] is None or pd.isna(case["index"]):
             continue
-        row = int(case.index)
-        if case.check == "multiple_fields_uniqueness":
+        row = int(case["index"])
+        if case["check"] == "multiple_fields_uniqueness":
             key = ", ".join(f"{c}={_display(typed[c].iloc[row])}" for c in spec.unique)
             problems.append(Problem(
-                source=source, row=row + 2, column=str(case.column), value=key,
+                source=source, row=row + 2, column=str(case["column"]), value=key,
                 expected=f"one row per ({', '.join(spec.unique)}); this key repeats an earlier row",
             ))
             continue
         # Show the cell as written in the file ("-2"), not as parsed ("-2.0").
-        column = str(case.column)
-        cell = raw[column].iloc[row] if column in raw.columns else case.failure_case
+        column = str(case["column"])
+        cell = raw[column].iloc[row] if column in raw.columns else case["failure_case"]
         problems.append(Problem(
             source=source, row=row + 2, column=column, value=_display(cell),
-            expected=str(case.check),
+            expected=str(case["check"]),
         ))
     # pandera reports a repeated key once per column of the key: keep one message per row.
     seen: set[tuple[int | None, str]] = set()
     unique_problems = []
     for p in sorted(problems, key=lambda p: (p.row or 0)):
-        key = (p.row, p.expected if "repeats" in p.expected else f"{p.column}{p.expected}")
-        if key not in seen:
-            seen.add(key)
+        identity = (p.row, p.expected if "repeats" in p.expected else f"{p.column}{p.expected}")
+        if identity not in seen:
+            seen.add(identity)
             unique_problems.append(p)
     return unique_problems
 
