@@ -125,7 +125,7 @@ def _placeholder_supply(skus: pd.Series, categories: pd.Series | str, supplier: 
 def _rossmann_closures(train: pd.DataFrame) -> pd.DataFrame:
     """Closed days and days a store is absent from the data, as closure ranges per sku."""
     full = pd.MultiIndex.from_product(
-        [train["Store"].unique(), pd.date_range(train["Date"].min(), train["Date"].max())],
+        [pd.Index(train["Store"].unique()), pd.date_range(train["Date"].min(), train["Date"].max())],
         names=["Store", "Date"],
     )
     status = train.set_index(["Store", "Date"])["Open"].reindex(full).reset_index()

@@ -1,0 +1,1 @@
+"""Benchmarks on real retail data and speed benchmarks; results go to docs/benchmarks.md."""
