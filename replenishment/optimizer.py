@@ -473,9 +473,12 @@ def _mandatory_fallback(
 def _arrays(items: pd.DataFrame, suppliers: pd.DataFrame, bounds: pd.DataFrame,
             demand: np.ndarray, config: PlanningConfig) -> tuple[ItemArrays, SupplierArrays]:
     pack = items["case_pack"].to_numpy(dtype=float)
+    stockout = items["stockout_cost"].to_numpy(float)
+    total = stockout + items["holding_cost"].to_numpy(float)
+    critical_ratio = np.divide(stockout, total, out=np.zeros_like(total), where=total > 0)
     curves = shortage_curves(
         demand, items["inventory_position"].to_numpy(float), pack,
-        bounds["max_cases"].to_numpy() * pack, config.shortage_breakpoints,
+        bounds["max_cases"].to_numpy() * pack, config.shortage_breakpoints, critical_ratio,
     )
     position = pd.Index(suppliers["supplier"]).get_indexer(items["supplier"])
     item_arrays = ItemArrays(

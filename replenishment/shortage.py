@@ -52,15 +52,24 @@ def shortage_curves(
     case_pack: np.ndarray,
     max_qty: np.ndarray,
     n_breakpoints: int = 12,
+    focus: np.ndarray | None = None,
 ) -> list[ShortageCurve]:
     """One curve per SKU (row of ``demand``, shape ``(n_skus, n_paths)``).
 
     ``max_qty`` (units, a multiple of the case pack) ends each curve. Breakpoints are the
     quantiles of the need ``D - IP`` rounded to whole cases, plus 0 and ``max_qty``.
+    ``focus`` (a probability per SKU, e.g. the critical ratio ``p / (p + h)``) adds the
+    quantiles at and around it, so the unconstrained optimum is a breakpoint, not a chord.
     """
     need = np.maximum(demand - inventory_position[:, None], 0.0)
     probs = _breakpoint_probabilities(n_breakpoints)
     candidates = np.quantile(need, probs, axis=1).T  # (n_skus, n_breakpoints)
+    if focus is not None:
+        around = np.clip(focus[:, None] + np.array([-0.02, 0.0, 0.01]), 0.0, 1.0)
+        sorted_need = np.sort(need, axis=1)
+        position = np.rint(around * (need.shape[1] - 1)).astype(int)
+        extra = np.take_along_axis(sorted_need, position, axis=1)
+        candidates = np.concatenate([candidates, extra], axis=1)
     curves = []
     for i in range(len(demand)):
         pack = float(case_pack[i])

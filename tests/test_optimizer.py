@@ -7,12 +7,16 @@ import pandas as pd
 import pytest
 
 from forecasting.contract import DataContractError
+from forecasting.scenarios import DemandScenarios
 from replenishment.config import PlanningConfig
+from replenishment.levels import stock_levels
 from replenishment.optimizer import (
     InfeasiblePlanError,
     OrderPlan,
     OrderProblem,
     optimize_orders,
+    order_items,
+    order_suppliers,
 )
 from replenishment.synthetic import synthetic_order_problem
 
@@ -131,3 +135,21 @@ def test_cbc_fallback_finds_the_same_optimum() -> None:
     _check_constraints(problem, cbc)
     assert cbc.report.proven_optimal
     assert cbc.report.objective == pytest.approx(highs.report.objective, rel=2e-3)
+
+
+def test_unconstrained_plan_orders_up_to_the_service_level_target() -> None:
+    rng = np.random.default_rng(4)
+    paths = np.clip(rng.normal(100, 10, (2, 2000, 30)), 0, None)
+    scenarios = DemandScenarios(pd.Index(["a", "b"]), pd.date_range("2025-01-01", periods=30),
+                                paths)
+    stock = pd.DataFrame({"sku": ["a", "b"], "on_hand": [300.0, 2000.0], "lead_time_days": 9.0,
+                          "review_days": 1.0, "service_level": [0.95, 0.9]})
+    levels = stock_levels(stock, scenarios)
+    products = pd.DataFrame({"sku": ["a", "b"], "supplier": "S", "unit_cost": 5.0,
+                             "case_pack": 1, "moq": 0})
+    items, demand = order_items(levels, products)
+    suppliers = order_suppliers(pd.DataFrame({"supplier": ["S"], "lead_time_days": [9.0]}))
+    plan = optimize_orders(OrderProblem(items, demand, suppliers))
+    need = levels.table["raw_need"].to_numpy()
+    np.testing.assert_allclose(plan.items["qty"].to_numpy(), np.ceil(need), atol=2.0)
+    assert plan.lines["sku"].tolist() == ["a"]
