@@ -44,11 +44,17 @@ class PlanForecast:
 def scenario_offset(scenarios: DemandScenarios, as_of: pd.Timestamp) -> int:
     """Position in ``scenarios.dates`` of the day after ``as_of`` (the first day to plan for).
 
-    Raises ``ValueError`` when the scenarios start later: demand of the days between would
-    be unknown.
+    Raises ``ValueError`` when the scenarios are not daily or start later (demand of the
+    days between would be unknown).
     """
+    dates = scenarios.dates
+    if len(dates) > 1 and (dates[1:] - dates[:-1] != pd.Timedelta(days=1)).any():
+        raise ValueError(
+            f"planning needs daily demand scenarios, got dates {dates[0].date()}, "
+            f"{dates[1].date()}, ...: forecast at daily frequency"
+        )
     first_day = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
-    start = scenarios.dates[0]
+    start = dates[0]
     if start > first_day:
         raise ValueError(
             f"the demand forecast starts on {start.date()}, after the first day to plan for "

@@ -70,12 +70,13 @@ def make_forecast(
     horizon: int = 56,
     n_paths: int = 400,
     dispersion: float = 5.0,
-    start: pd.Timestamp = AS_OF + pd.Timedelta(days=1),
+    start: pd.Timestamp | None = None,
     channel: str = "tmall",
     seed: int = 0,
 ) -> Forecast:
     """Negative binomial daily demand per SKU (mean ``means[sku]``), all on one channel."""
     rng = np.random.default_rng(seed)
+    start = AS_OF + pd.Timedelta(days=1) if start is None else start
     skus = list(means)
     mean = np.array([means[s] for s in skus])[:, None, None]
     prob = dispersion / (dispersion + mean)

@@ -1,0 +1,212 @@
+"""The planning run end to end on a small dataset: order lines, reasons, CPFR, what-if."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from planning_data import AS_OF, PLAN_TABLES, Forecast, make_dataset, make_forecast
+
+from forecasting.contract import DataContractError
+from replenishment.config import PlanningConfig
+from replenishment.plan import ORDER_COLUMNS, PlanResult, plan
+from replenishment.whatif import PlanOverrides, parse_overrides
+
+MEANS = {"A1": 20.0, "A2": 5.0, "B1": 2.0, "OLD": 0.1}
+CONFIG = PlanningConfig()
+CONSTRAINED_SUPPLIERS = (
+    "supplier,lead_time_days,lead_time_std_days,review_days,min_order_value,"
+    "capacity_units_per_week\n"
+    "S1,14,0,7,4000,\n"
+    "S2,7,0,7,0,30\n"
+)
+PROMOTIONS = "start,end,kind,sku,channel,discount\n2025-03-20,2025-03-26,flash,A2,tmall,0.2\n"
+
+
+@pytest.fixture(scope="module")
+def forecast() -> Forecast:
+    return make_forecast(MEANS)
+
+
+@pytest.fixture(scope="module")
+def base(forecast: Forecast) -> PlanResult:
+    return plan(make_dataset(promotions=PROMOTIONS), forecast, CONFIG, AS_OF)
+
+
+def _line(result: PlanResult, sku: str) -> pd.Series:
+    rows = result.orders[result.orders["sku"] == sku]
+    assert len(rows) == 1, f"expected one order line for {sku}"
+    return rows.iloc[0]
+
+
+def _value(frame: pd.DataFrame, column: str, **keys: object) -> float:
+    match = np.ones(len(frame), dtype=bool)
+    for name, wanted in keys.items():
+        match &= (frame[name] == wanted).to_numpy()
+    values = frame.loc[match, column].to_numpy(float)
+    assert len(values) == 1, f"expected one row for {keys}"
+    return float(values[0])
+
+
+def test_order_lines_respect_case_pack_moq_min_order_value_and_capacity(
+    base: PlanResult, forecast: Forecast
+) -> None:
+    result = plan(make_dataset(suppliers=CONSTRAINED_SUPPLIERS), forecast, CONFIG, AS_OF)
+    orders = result.orders
+    products = make_dataset().supply.products.set_index("sku")
+    assert (orders["qty"] % orders["case_pack"] == 0).all()
+    assert (orders["qty"] >= orders["sku"].map(products["moq"])).all()
+    assert (orders["case_pack"] == orders["sku"].map(products["case_pack"])).all()
+    # Without the minimum, S1 would be ordered less than 4000; with it, at least 4000.
+    unconstrained_s1 = base.orders.loc[base.orders["supplier"] == "S1", "line_value"].sum()
+    assert unconstrained_s1 < 4000
+    assert orders.loc[orders["supplier"] == "S1", "line_value"].sum() >= 4000
+    # B1 needs more than S2's weekly capacity of 30 units: it gets the capacity.
+    b1_need = _value(result.levels, sku="B1", column="raw_need")
+    assert b1_need > 30
+    assert orders.loc[orders["supplier"] == "S2", "qty"].sum() <= 30
+    assert _line(result, "B1").qty == 30
+    # A discontinued product is never ordered.
+    assert "OLD" not in set(orders["sku"])
+
+
+def test_order_lines_carry_consistent_reasons(base: PlanResult) -> None:
+    orders = base.orders
+    assert list(orders.columns) == ORDER_COLUMNS
+    assert (orders["order_up_to"] >= orders["reorder_point"]).all()
+    assert np.allclose(orders["safety_stock"], orders["order_up_to"] - orders["protection_demand"],
+                       atol=0.02)
+    assert np.allclose(orders["inventory_position"], orders["on_hand"] + orders["on_order"])
+    assert (orders["inventory_position"] < orders["order_up_to"]).all()
+    assert (orders["inventory_position"] + orders["qty"] >= orders["reorder_point"]).all()
+    assert np.allclose(orders["line_value"], orders["qty"] * orders["unit_cost"])
+    a1 = _line(base, "A1")
+    assert (a1["on_hand"], a1["on_order"]) == (100.0, 120.0)
+    assert a1["name"] == "玫瑰精华液"
+    assert a1["order_date"] == AS_OF
+    assert a1["expected_arrival"] == AS_OF + pd.Timedelta(days=14)
+    assert _line(base, "B1").expected_arrival == AS_OF + pd.Timedelta(days=7)
+
+
+def test_orders_and_order_forecasts_are_grouped_by_supplier(base: PlanResult) -> None:
+    by_supplier = base.orders_by_supplier()
+    assert set(by_supplier) == {"S1", "S2"}
+    assert all((frame["supplier"] == name).all() for name, frame in by_supplier.items())
+    projected = base.order_forecast_by_supplier()
+    assert set(projected) == {"S1", "S2"}
+    weeks_per_sku = base.order_forecast.groupby("sku")["week"].nunique()
+    assert (weeks_per_sku == 13).all()
+
+
+def test_order_forecast_marks_the_frozen_horizon_and_schedules_this_runs_orders(
+    base: PlanResult,
+) -> None:
+    projected = base.order_forecast
+    frozen_weeks = projected[projected["frozen"]].groupby("sku")["week"].nunique()
+    # Weeks start 1, 8, 15 days after as_of: S1 (14 days) has two frozen weeks, S2 (7) one.
+    assert frozen_weeks.to_dict() == {"A1": 2, "A2": 2, "B1": 1, "OLD": 1}
+    assert (projected.loc[projected["frozen"], "planned_receipts"] == 0).all()
+    a1 = projected[projected["sku"] == "A1"].set_index("week")
+    assert a1.at[pd.Timestamp("2025-03-03"), "scheduled_receipts"] == 120  # the open order
+    # This run's order arrives on 2025-03-16, in the week of 2025-03-10.
+    assert a1.at[pd.Timestamp("2025-03-10"), "scheduled_receipts"] == _line(base, "A1").qty
+    assert (projected.loc[projected["sku"] == "OLD", "planned_receipts"] >= 0).all()
+
+
+def test_a_promotion_lift_raises_the_order_of_its_sku(base: PlanResult, forecast: Forecast) -> None:
+    overrides = {"promotions": [{"start": "2025-03-20", "sku": "A2", "lift": 3.0}]}
+    lifted = plan(make_dataset(promotions=PROMOTIONS), forecast, CONFIG, AS_OF,
+                  overrides=overrides)
+    assert _line(lifted, "A2").qty > _line(base, "A2").qty
+    assert _line(lifted, "A2").order_up_to > _line(base, "A2").order_up_to
+    assert _line(lifted, "A1").qty == _line(base, "A1").qty
+    day = pd.Timestamp("2025-03-21")
+    before = _value(base.forecast, sku="A2", date=day, column="forecast")
+    after = _value(lifted.forecast, sku="A2", date=day, column="forecast")
+    assert after == pytest.approx(3 * before)
+
+
+def test_a_longer_lead_time_raises_levels_and_delays_arrival(
+    base: PlanResult, forecast: Forecast
+) -> None:
+    overrides = PlanOverrides.model_validate(
+        {"lead_times": [{"supplier": "S2", "lead_time_days": 21}]}
+    )
+    slower = plan(make_dataset(promotions=PROMOTIONS), forecast, CONFIG, AS_OF,
+                  overrides=overrides)
+    assert _line(slower, "B1").order_up_to > _line(base, "B1").order_up_to
+    assert _line(slower, "B1").qty > _line(base, "B1").qty
+    assert _line(slower, "B1").expected_arrival == AS_OF + pd.Timedelta(days=21)
+
+
+def test_a_budget_caps_the_total_order_value(base: PlanResult, forecast: Forecast) -> None:
+    total = base.orders["line_value"].sum()
+    capped = plan(make_dataset(promotions=PROMOTIONS), forecast, CONFIG, AS_OF,
+                  overrides={"budget": total / 2})
+    assert capped.orders["line_value"].sum() <= total / 2
+    assert capped.orders["line_value"].sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"lead_times": [{"supplier": "S9", "lead_time_days": 3}]}, "S9"),
+        ({"promotions": [{"start": "2025-03-21", "sku": "A2", "lift": 2}]}, "2025-03-21"),
+        ({"promotions": [{"start": "2025-03-20", "sku": "A2", "lift": -1}]}, "greater than 0"),
+        ({"budget": "lots"}, "budget"),
+        ({"discount": 0.5}, "discount"),
+    ],
+)
+def test_bad_overrides_give_a_clear_error(
+    forecast: Forecast, overrides: dict[str, object], needle: str
+) -> None:
+    with pytest.raises(DataContractError) as caught:
+        plan(make_dataset(promotions=PROMOTIONS), forecast, CONFIG, AS_OF, overrides=overrides)
+    assert needle in str(caught.value)
+    assert all(p.source == "overrides" for p in caught.value.problems)
+
+
+def test_an_unknown_supplier_override_lists_the_known_ones(forecast: Forecast) -> None:
+    overrides = parse_overrides({"lead_times": [{"supplier": "S9", "lead_time_days": 3}]})
+    with pytest.raises(DataContractError, match="S1, S2"):
+        plan(make_dataset(), forecast, CONFIG, AS_OF, overrides=overrides)
+
+
+def test_commitments_and_a_moved_forecast_raise_exceptions_and_alerts(
+    base: PlanResult, forecast: Forecast
+) -> None:
+    week = pd.Timestamp("2025-03-24")
+    expected = _value(base.order_forecast, sku="A1", week=week, column="qty")
+    commitments = f"supplier,sku,week,qty\nS1,A1,2025-03-24,{expected * 0.5}\n"
+    previous = base.forecast.assign(forecast=lambda f: np.where(f["sku"] == "A1",
+                                                                f["forecast"] * 2, f["forecast"]))
+    result = plan(make_dataset(promotions=PROMOTIONS, commitments=commitments), forecast,
+                  CONFIG, AS_OF, previous=previous)
+    kinds = result.exceptions.groupby("kind")["sku"].agg(set).to_dict()
+    assert kinds == {"commitment_shortfall": {"A1"}, "forecast_move": {"A1"}}
+    supplier_alerts = result.alerts[result.alerts["kind"] == "supplier_exception"]
+    assert len(supplier_alerts) == len(result.exceptions)
+    assert base.exceptions.empty
+
+
+@pytest.mark.parametrize(
+    ("table", "text", "column"),
+    [
+        ("inventory", "sku,on_hand\nA1,-5\nA2,20\nB1,5\nOLD,0\n", "on_hand"),
+        ("products", PLAN_TABLES["products"].replace("A1,S1,10,12,", "A1,S1,10,0,"),
+         "case_pack"),
+        ("suppliers", "supplier,lead_time_days\nS1,14\nS2,\n", "lead_time_days"),
+        ("suppliers", "supplier,lead_time_days\nS1,14\n", "supplier"),
+    ],
+)
+def test_bad_supply_data_is_rejected_by_the_contract(table: str, text: str, column: str) -> None:
+    with pytest.raises(DataContractError) as caught:
+        make_dataset(**{table: text})
+    problem = caught.value.problems[0]
+    assert problem.column == column and problem.row is not None
+
+
+def test_a_forecast_starting_after_the_planning_day_is_rejected() -> None:
+    late = make_forecast(MEANS, start=AS_OF + pd.Timedelta(days=3))
+    with pytest.raises(ValueError, match="after the first day to plan for"):
+        plan(make_dataset(), late, CONFIG, AS_OF)
