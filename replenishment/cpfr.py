@@ -4,9 +4,9 @@ The order forecast projects, per SKU and calendar week (Monday to Sunday) for th
 the receipts the policy needs: expected demand from the scenarios, receipts already scheduled
 (open orders and this run's orders) and, from the first week a new order can still reach,
 planned receipts that bring the projected stock back to the safety stock plus the demand until
-the next receipt (one review period later), in whole case packs and at least the MOQ. Weeks
-starting within the supplier lead time are *frozen*: only orders already placed (or placed in
-this run) can arrive in them.
+the next receipt (one review period later), in whole case packs and at least the MOQ; demand
+the projected stock cannot meet is lost, not backlogged. Weeks starting within the supplier
+lead time are *frozen*: only orders already placed (or placed in this run) can arrive in them.
 
 Exceptions, each with the numbers behind it:
 
@@ -128,7 +128,9 @@ def order_forecast(
         receipt_week = (w >= first_open) & ((w - first_open) % cadence == 0) & (need > 0)
         lot = np.maximum(np.ceil(need / pack - 1e-9) * pack, min_lot)
         planned[:, w] = np.where(receipt_week, lot, 0.0)
-        balance = begin + planned[:, w] - demand[:, w]
+        # Demand the stock cannot meet is lost (online shoppers buy elsewhere), not carried
+        # as a backlog that would inflate the next receipt.
+        balance = np.maximum(begin + planned[:, w] - demand[:, w], 0.0)
         on_hand[:, w] = balance
     n = len(skus)
     return pd.DataFrame({

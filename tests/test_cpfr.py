@@ -160,3 +160,11 @@ def test_a_first_run_without_previous_forecast_raises_only_commitment_exceptions
                             _forecast_rows("X", "2025-03-03", 28, 10.0), None,
                             _sales("X", 7, 1.0), PRODUCTS, AS_OF, PlanningConfig())
     assert found.empty and list(found.columns) == EXCEPTION_COLUMNS
+
+
+def test_demand_the_stock_cannot_meet_is_lost_not_added_to_later_receipts() -> None:
+    weeks = order_forecast(_item(on_hand=0.0, lead_time_days=15.0), _constant_scenarios(),
+                           OPEN.iloc[:0], AS_OF, weeks=4)
+    assert weeks["projected_on_hand"].tolist()[:3] == [0.0, 0.0, 0.0]
+    # The first open week only restores safety stock plus its own demand.
+    assert weeks["planned_receipts"].tolist() == [0, 0, 0, 90]
