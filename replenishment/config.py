@@ -117,7 +117,8 @@ class PlanningConfig(BaseModel):
     )
     event_window_days: int = Field(
         default=14, ge=1,
-        description="Check readiness for promotions and livestreams starting within this many days.",
+        description="Check readiness for promotions and livestreams starting within this many "
+        "days.",
     )
     severity_thresholds: tuple[float, float, float] | None = Field(
         default=None,
