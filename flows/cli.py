@@ -13,12 +13,17 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+import yaml
 
 from flows.config import ConfigError, Settings, load_settings
 from flows.errors import UserError
 from flows.store import StoreError
+
+if TYPE_CHECKING:
+    from replenishment.whatif import PlanOverrides
 from forecasting.contract import DataContractError
 
 __all__ = ["build_parser", "main"]
@@ -78,6 +83,24 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--out", type=Path, required=True,
                           help="Output file, .csv or .parquet; the SKU-level (all channels) "
                                "forecast goes beside it as NAME_sku.EXT.")
+
+    plan = sub.add_parser("plan", help="Forecast, then plan supplier orders, CPFR files and "
+                          "alerts.")
+    _add_common(plan)
+    _add_data(plan)
+    plan.add_argument("--as-of", dest="as_of", type=_iso_date, default=None,
+                      help="Planning date, ISO; later sales are ignored "
+                           "(default: the last sales date).")
+    plan.add_argument("--out", type=Path, default=None,
+                      help="Output folder, replaced as a whole when the run succeeds "
+                           "(default: the config's output_dir).")
+    plan.add_argument("--overrides", type=Path, default=None,
+                      help="What-if YAML: promotions (start, sku/category/channel, lift), "
+                           "lead_times (supplier, lead_time_days), budget.")
+    plan.add_argument("--budget", type=float, default=None,
+                      help="What-if: purchase budget of this run.")
+    plan.add_argument("--lead-time", dest="lead_times", action="append", default=[],
+                      metavar="SUPPLIER=DAYS", help="What-if: a supplier's lead time (repeatable).")
 
     demo = sub.add_parser("demo", help="Run the main job on the embedded sample brand.")
     _add_common(demo)
@@ -148,6 +171,42 @@ def _forecast(args: argparse.Namespace, settings: Settings) -> int:
           f"freq {result.freq}, origin {result.origin.date()}) -> {job.channel_path}")
     print(f"SKU level (all channels) -> {job.sku_path}")
     print(f"Recorded as run {job.run_id}")
+    return 0
+
+
+def _overrides(args: argparse.Namespace) -> PlanOverrides | None:
+    from replenishment.whatif import parse_overrides
+
+    document: dict[str, object] = {}
+    if args.overrides is not None:
+        try:
+            loaded = yaml.safe_load(args.overrides.read_text(encoding="utf-8-sig")) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise UserError(f"{args.overrides}: cannot read the overrides file: {err}") from err
+        if not isinstance(loaded, dict):
+            raise UserError(
+                f"{args.overrides}: expected a mapping (promotions, lead_times, budget)")
+        document.update(loaded)
+    if args.budget is not None:
+        document["budget"] = args.budget
+    lead_times = list(document.get("lead_times") or [])  # type: ignore[call-overload]
+    for text in args.lead_times:
+        supplier, sep, days = text.rpartition("=")
+        if not sep or not supplier:
+            raise UserError(f"--lead-time {text}: expected SUPPLIER=DAYS, e.g. SUP-01=21")
+        lead_times.append({"supplier": supplier, "lead_time_days": days})
+    if lead_times:
+        document["lead_times"] = lead_times
+    return parse_overrides(document) if document else None
+
+
+@command("plan")
+def _plan(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.jobs import describe_plan, run_plan
+
+    job = run_plan(settings, as_of=args.as_of, out=args.out or settings.output_dir,
+                   folder=args.data, overrides=_overrides(args))
+    print(describe_plan(job))
     return 0
 
 

@@ -6,7 +6,7 @@ import sys
 
 from flows.config import Settings
 from flows.errors import UserError
-from flows.jobs import run_forecast
+from flows.jobs import describe_plan, run_plan
 
 __all__ = ["ensure_sample", "run_demo"]
 
@@ -30,16 +30,15 @@ def ensure_sample(settings: Settings) -> bool:
 def run_demo(settings: Settings) -> str:
     """Generate the sample brand if absent, then run every stage; return the summary."""
     ensure_sample(settings)
-    out = settings.output_dir
-    forecast = run_forecast(settings, out=out / "forecast.csv")
-    result = forecast.result
+    job = run_plan(settings, as_of=None, out=settings.output_dir)
+    forecast = job.forecast
     lines = [
         f"Demo finished for {settings.brand}",
-        f"  data:      {settings.data.folder}",
-        f"  forecast:  {forecast.channel_path} ({result.channel['sku'].nunique():,} SKUs x "
-        f"{result.channel['channel'].nunique()} channels, {len(result.sku['date'].unique())} "
-        f"days from {result.sku['date'].min().date()})",
-        f"  by SKU:    {forecast.sku_path}",
-        f"  run store: {settings.store_url} (run {forecast.run_id})",
+        f"  data:        {settings.data.folder}",
+        f"  forecast:    {job.out / 'forecast.csv'} ({forecast.channel['sku'].nunique():,} SKUs x "
+        f"{forecast.channel['channel'].nunique()} channels, {forecast.sku['date'].nunique()} days "
+        f"from {forecast.sku['date'].min().date()})",
+        describe_plan(job),
+        f"  run store:   {settings.store_url}",
     ]
     return "\n".join(lines)

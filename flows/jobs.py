@@ -8,6 +8,7 @@ atomically, and marks the run failed with the reason when anything goes wrong.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,22 +17,28 @@ from pathlib import Path
 import pandas as pd
 
 from flows.config import Settings
-from flows.exports import write_frame
-from flows.hashing import hash_frames
+from flows.exports import safe_filename, staged_output, write_csv, write_frame
+from flows.hashing import hash_frames, hash_mapping
 from flows.progress import Progress
 from flows.sources import load_dataset
 from flows.store import RunKind, RunRecord, RunStore
 from forecasting.config import ForecastConfig
 from forecasting.engine import Forecaster, ForecastResult
 from replenishment.contract import Dataset
+from replenishment.plan import PlanResult, plan
+from replenishment.whatif import PlanOverrides
 
 __all__ = [
     "ForecastJob",
+    "PlanJob",
     "dataset_hashes",
+    "describe_plan",
     "forecast_config",
     "recorded_run",
     "run_forecast",
+    "run_plan",
     "sku_path",
+    "write_plan_outputs",
 ]
 
 
@@ -119,3 +126,119 @@ def run_forecast(
                 "models": result.models, "scores": result.scores,
             })
     return ForecastJob(run.run_id, result, dataset, channel_file, sku_file)
+
+
+@dataclass(frozen=True)
+class PlanJob:
+    """What ``run_plan`` produced and where it put it."""
+
+    run_id: str
+    forecast: ForecastResult
+    plan: PlanResult
+    dataset: Dataset
+    out: Path
+    files: dict[str, Path]
+
+
+def _previous_forecast(store: RunStore, as_of: pd.Timestamp, run_id: str) -> pd.DataFrame | None:
+    """The SKU forecast of the latest earlier plan, for CPFR's forecast-move exception."""
+    previous = store.latest_run("plan", before_as_of=as_of.date(), exclude_run_id=run_id)
+    return None if previous is None else store.load_output(previous.run_id, "forecast_sku")
+
+
+def write_plan_outputs(result: PlanResult, forecast: ForecastResult, folder: Path,
+                       summary: dict[str, object]) -> dict[str, Path]:
+    """Every file a planner and the suppliers receive, into ``folder``."""
+    files: dict[str, Path] = {}
+    for supplier, lines in result.orders_by_supplier().items():
+        files[f"orders/{supplier}"] = write_csv(
+            lines, folder / "orders" / f"{safe_filename(supplier)}.csv")
+    for supplier, weeks in result.order_forecast_by_supplier().items():
+        files[f"order_forecast/{supplier}"] = write_csv(
+            weeks, folder / "order_forecast" / f"{safe_filename(supplier)}.csv")
+    for name, frame in (("orders", result.orders), ("exceptions", result.exceptions),
+                        ("alerts", result.alerts), ("levels", result.levels),
+                        ("forecast", forecast.channel), ("forecast_sku", forecast.sku)):
+        files[name] = write_csv(frame, folder / f"{name}.csv")
+    summary_path = folder / "summary.json"
+    summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str),
+                            encoding="utf-8")
+    files["summary"] = summary_path
+    return files
+
+
+def plan_summary(result: PlanResult, run_id: str, as_of: pd.Timestamp) -> dict[str, object]:
+    report = result.report
+    severities = result.alerts["severity"].value_counts().to_dict() if len(result.alerts) else {}
+    return {
+        "run_id": run_id,
+        "as_of": as_of.date().isoformat(),
+        "skus_planned": len(result.levels),
+        "order_lines": len(result.orders),
+        "order_value": round(float(result.orders["line_value"].sum()), 2),
+        "suppliers_ordered": int(result.orders["supplier"].nunique()),
+        "exceptions": len(result.exceptions),
+        "alerts": {str(k): int(v) for k, v in severities.items()},
+        "solver": {
+            "status": report.status, "proven_optimal": report.proven_optimal,
+            "gap": report.gap, "seconds": round(report.seconds, 2), "message": report.message,
+        },
+        "unplanned_skus": result.unplanned,
+    }
+
+
+def run_plan(
+    settings: Settings, *, as_of: str | None, out: Path, folder: Path | None = None,
+    overrides: PlanOverrides | None = None, quiet: bool = False,
+) -> PlanJob:
+    """Forecast, then plan orders, CPFR files and alerts; write them all to ``out`` at once.
+
+    ``out`` is replaced only when every file was written: a failed run leaves the previous
+    run's outputs untouched.
+    """
+    progress = Progress(4, quiet=quiet)
+    with progress.step("loading and validating data"):
+        dataset, summary = load_dataset(settings, folder)
+    progress.say(summary)
+    origin = pd.Timestamp(as_of) if as_of else pd.Timestamp(dataset.demand.sales["date"].max())
+    overrides_json = overrides.model_dump_json() if overrides else ""
+    config_hash = hash_mapping({"settings": settings.fingerprint(), "overrides": overrides_json})
+    with recorded_run(settings, "plan", origin, config_hash,
+                      dataset_hashes(dataset), progress) as (store, run):
+        with progress.step(f"forecasting {settings.forecast.horizon} periods ahead"):
+            forecaster = Forecaster(settings.forecast)
+            forecaster.fit(dataset.demand, origin, products=dataset.supply.products)
+            forecast = forecaster.predict()
+        with progress.step("planning orders, order forecasts and alerts"):
+            previous = _previous_forecast(store, origin, run.run_id)
+            result = plan(dataset, forecast, settings.planning, origin, previous=previous,
+                          overrides=overrides)
+        with progress.step("writing outputs"):
+            summary_data = plan_summary(result, run.run_id, origin)
+            with staged_output(out) as staging:
+                write_plan_outputs(result, forecast, staging, summary_data)
+            files = {p.relative_to(out).as_posix(): p for p in sorted(out.rglob("*.*"))}
+            store.save_outputs(run.run_id, {
+                "forecast_channel": forecast.channel, "forecast_sku": result.forecast,
+                "models": forecast.models, "scores": forecast.scores, "orders": result.orders,
+                "order_forecast": result.order_forecast, "exceptions": result.exceptions,
+                "alerts": result.alerts, "levels": result.levels,
+            })
+    return PlanJob(run.run_id, forecast, result, dataset, out, files)
+
+
+def describe_plan(job: PlanJob) -> str:
+    """A few lines for the terminal: what was ordered, how the solve went, what needs care."""
+    result, report = job.plan, job.plan.report
+    orders = result.orders
+    proof = "proven optimal" if report.proven_optimal else "NOT proven optimal"
+    severities = result.alerts["severity"].value_counts() if len(result.alerts) else pd.Series()
+    alerts = ", ".join(f"{count} {level}" for level, count in severities.items())
+    return "\n".join([
+        f"Plan as of {job.forecast.origin.date()} (run {job.run_id}) -> {job.out}",
+        f"  orders:      {len(orders):,} lines worth {orders['line_value'].sum():,.2f} to "
+        f"{orders['supplier'].nunique()} suppliers (orders/<supplier>.csv)",
+        f"  solver:      {report.status}, {proof}, gap {report.gap:.2%}, {report.seconds:.1f} s",
+        f"  exceptions:  {len(result.exceptions):,} (exceptions.csv)",
+        f"  alerts:      {len(result.alerts):,} (alerts.csv){': ' + alerts if alerts else ''}",
+    ])
