@@ -1,0 +1,68 @@
+"""Write a :class:`SampleBrand` to a folder: contract tables as UTF-8 CSV, truth as Parquet.
+
+Everything is written to a staging folder first and moved into place at the end, so a reader
+never sees half a dataset. Output bytes depend only on the brand (same seed, same files).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from flows.errors import UserError
+from flows.exports import staged_output
+from flows.sample.brand import SampleBrand
+
+__all__ = ["TRUTH_FOLDER", "write_brand"]
+
+TRUTH_FOLDER = "truth"
+_DATE = "%Y-%m-%d"
+_LOCAL_TIME = "%Y-%m-%dT%H:%M:%S+08:00"  # Asia/Shanghai has no daylight saving time
+_DATETIME_COLUMNS = {"livestreams": ("start", "end")}
+
+
+def _as_text(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Dates as ISO dates, livestream times as ISO 8601 with the +08:00 offset."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            fmt = _LOCAL_TIME if column in _DATETIME_COLUMNS.get(name, ()) else _DATE
+            # Format each distinct date once: sales repeat a few hundred dates many times.
+            codes, uniques = pd.factorize(out[column])
+            text = np.append(pd.DatetimeIndex(uniques).strftime(fmt).to_numpy(dtype=object), "")
+            out[column] = text[codes]  # code -1 (missing) picks the trailing ""
+    return out
+
+
+def _refuse_foreign_folder(target: Path) -> None:
+    """Replacing a folder that is not a sample brand would destroy someone's data."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise UserError(f"{target} exists and is not a folder; choose another --out")
+    is_sample = (target / TRUTH_FOLDER / "true_demand.parquet").exists()
+    if any(target.iterdir()) and not is_sample:
+        raise UserError(
+            f"{target} already holds files that are not a sample brand; choose an empty or "
+            "new folder for --out"
+        )
+
+
+def write_brand(brand: SampleBrand, out: str | Path) -> Path:
+    """Write every table to ``out/NAME.csv`` and the truth to ``out/truth/*.parquet``.
+
+    An earlier sample brand in ``out`` is replaced; any other non-empty folder is refused.
+    """
+    target = Path(out)
+    _refuse_foreign_folder(target)
+    with staged_output(target) as staging:
+        for name, frame in brand.tables.items():
+            _as_text(name, frame).to_csv(staging / f"{name}.csv", index=False,
+                                         encoding="utf-8", lineterminator="\n")
+        truth = staging / TRUTH_FOLDER
+        truth.mkdir()
+        brand.true_demand.to_parquet(truth / "true_demand.parquet", index=False)
+        brand.stock.to_parquet(truth / "stock.parquet", index=False)
+    return target
