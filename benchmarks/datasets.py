@@ -124,10 +124,9 @@ def _placeholder_supply(skus: pd.Series, categories: pd.Series | str, supplier: 
 
 def _rossmann_closures(train: pd.DataFrame) -> pd.DataFrame:
     """Closed days and days a store is absent from the data, as closure ranges per sku."""
-    full = pd.MultiIndex.from_product(
-        [pd.Index(train["Store"].unique()), pd.date_range(train["Date"].min(), train["Date"].max())],
-        names=["Store", "Date"],
-    )
+    days = pd.date_range(train["Date"].min(), train["Date"].max())
+    full = pd.MultiIndex.from_product([pd.Index(train["Store"].unique()), days],
+                                      names=["Store", "Date"])
     status = train.set_index(["Store", "Date"])["Open"].reindex(full).reset_index()
     status["name"] = status["Open"].map({0: "closed"}).fillna("no data")
     closed = status[status["Open"] != 1]

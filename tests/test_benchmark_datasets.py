@@ -140,3 +140,24 @@ def test_contract_folder_round_trip(tmp_path: Path) -> None:
     data = load_contract_folder(folder)
     assert len(data.demand.sales) == len(train)
     assert set(data.supply.products["sku"]) == set(data.demand.sales["sku"])
+
+
+def test_protocol_scores_weight_holiday_weeks_and_count_coverage() -> None:
+    from benchmarks.protocols import WALMART, actuals, score
+    from forecasting.contract import DemandData
+
+    weeks = WALMART.dates[:2]  # 2012-08-10 and 2012-08-17
+    sales = pd.DataFrame({"date": weeks, "sku": "dept_01", "channel": "store_01",
+                          "units": [100.0, 200.0], "price": float("nan"), "stockout": 0})
+    events = pd.DataFrame({"start": [weeks[1] - pd.Timedelta(days=6)], "end": [weeks[1]],
+                           "name": ["holiday week"], "kind": ["holiday"],
+                           "channel": [None], "sku": [None]})
+    truth = actuals(DemandData(sales, events=events), WALMART)
+    assert truth["weight"].tolist() == [1.0, 5.0]
+    forecast = sales[["sku", "channel", "date"]].assign(forecast=[110.0, 180.0],
+                                                       p90=[120.0, 190.0])
+    scores = score(forecast, truth)
+    assert scores["wmae"] == pytest.approx((10 + 5 * 20) / 6)
+    assert scores["wape"] == pytest.approx(30 / 300)
+    assert scores["p90_coverage"] == 0.5
+    assert scores["missing"] == 0
