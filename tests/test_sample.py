@@ -283,6 +283,19 @@ def test_calendars_and_truth_extend_past_the_as_of_date(brand: SampleBrand) -> N
     assert brand.true_demand["date"].max() == brand.as_of + pd.Timedelta(days=91)
 
 
+def test_commitments_track_demand_and_some_fall_short(brand: SampleBrand) -> None:
+    future = brand.true_demand[brand.true_demand["date"] > brand.as_of]
+    week = future["date"] - pd.to_timedelta(future["date"].dt.dayofweek, unit="D")
+    weekly = future.groupby(["sku", week.rename("week")])["demand"].sum().rename("demand")
+    commitments = brand.tables["commitments"].join(weekly, on=["sku", "week"])
+    maker = brand.tables["products"].set_index("sku")["supplier"]
+    assert (commitments["supplier"] == commitments["sku"].map(maker)).all()
+    busy = commitments[commitments["demand"] >= 20]
+    ratio = busy["qty"] / busy["demand"]
+    assert 0.85 <= ratio.median() <= 1.15
+    assert (ratio < 0.7).mean() >= 0.03
+
+
 def test_bad_requests_are_refused_clearly(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="--skus"):
         generate_brand(skus=3)

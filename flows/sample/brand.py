@@ -67,9 +67,9 @@ def _check(skus: int, days: int, seed: int) -> None:
         raise UserError(f"--seed must be >= 0 (got {seed})")
 
 
-def _as_of_date(value: str | pd.Timestamp) -> pd.Timestamp:
-    if isinstance(value, pd.Timestamp):
-        return value.normalize()
+def _as_of_date(value: str | date) -> pd.Timestamp:
+    if not isinstance(value, str):
+        return pd.Timestamp(value).normalize()
     try:
         return pd.Timestamp(date.fromisoformat(value))
     except ValueError as err:
@@ -86,7 +86,7 @@ def _planned_units(signals: Signals, mean: np.ndarray, rng: np.random.Generator)
 
 
 def generate_brand(seed: int = 0, skus: int = DEFAULT_SKUS, days: int = DEFAULT_DAYS,
-                   as_of: str | pd.Timestamp = DEFAULT_AS_OF) -> SampleBrand:
+                   as_of: str | date = DEFAULT_AS_OF) -> SampleBrand:
     """Generate the sample brand: ``days`` of history ending at ``as_of``, same seed same data."""
     _check(skus, days, seed)
     as_of = _as_of_date(as_of)
