@@ -1,0 +1,17 @@
+"""The per-run visual report: ``report.html``, self-contained, readable offline."""
+
+from flows.report.accuracy import ACCURACY_COLUMNS, PreviousForecast, recent_accuracy
+from flows.report.build import ReportOptions, at_risk_skus, render_report, write_report
+from flows.report.inputs import ReportInputs, check_inputs
+
+__all__ = [
+    "ACCURACY_COLUMNS",
+    "PreviousForecast",
+    "ReportInputs",
+    "ReportOptions",
+    "at_risk_skus",
+    "check_inputs",
+    "recent_accuracy",
+    "render_report",
+    "write_report",
+]
