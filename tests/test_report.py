@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from planning_data import AS_OF as PLAN_AS_OF
+from planning_data import make_dataset, make_forecast
 
 from flows.report import (
     ReportInputs,
@@ -19,10 +21,14 @@ from flows.report import (
     at_risk_skus,
     recent_accuracy,
     render_report,
+    report_inputs,
+    stored_forecasts,
     write_report,
 )
 from flows.report.series import projected_inventory
+from flows.store import RunStore
 from forecasting.contract import DataContractError
+from replenishment.plan import plan
 
 AS_OF = pd.Timestamp("2025-03-02")
 EVIL_NAME = "<script>alert('x')</script> serum"
@@ -310,3 +316,34 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     # a chart was drawn: the forecast's orange and the history's grey-blue are on screen
     assert _share_near(pixels, (0xEA, 0x58, 0x0C)) > 1e-4
     assert _share_near(pixels, (0x94, 0xA3, 0xB8)) > 1e-3
+
+
+# -- the engine's own results and the run store ---------------------------------------------
+
+def test_report_from_a_real_plan_and_stored_forecasts(tmp_path: Path) -> None:
+    dataset = make_dataset()
+    forecast = make_forecast({"A1": 20.0, "A2": 5.0, "B1": 2.0, "OLD": 0.1})
+    planned = plan(dataset, forecast, None, PLAN_AS_OF)
+    with RunStore(f"sqlite:///{tmp_path / 'runs.db'}") as store:
+        for day, shift in (("2025-02-26", 4), ("2025-02-27", 3), ("2025-03-02", 0)):
+            run = store.begin_run("forecast", pd.Timestamp(day).date(), "cfg", {"sales": day})
+            store.save_outputs(run.run_id, {"forecast_sku": forecast.sku.assign(
+                date=forecast.sku["date"] - pd.Timedelta(days=shift))})
+            store.finish_run(run.run_id, "succeeded")
+        failed = store.begin_run("forecast", pd.Timestamp("2025-02-28").date(), "cfg", {})
+        store.save_outputs(failed.run_id, {"forecast_sku": forecast.sku})
+        store.finish_run(failed.run_id, "failed", error="boom")
+        previous = stored_forecasts(store, before=PLAN_AS_OF, limit=5)
+    assert [pd.Timestamp(as_of).date().isoformat() for _, as_of, _ in previous] == ["2025-02-26",
+                                                                       "2025-02-27"]
+    accuracy = recent_accuracy(previous, dataset.demand.sales)
+    inputs = report_inputs("Rose", "plan-1", PLAN_AS_OF, dataset, forecast, planned,
+                           accuracy=accuracy, links={"Alerts": "alerts.csv"})
+    page = render_report(inputs)
+    assert _cell_text(page, "skus-planned") == str(len(planned.levels))
+    assert _cell_text(page, "order-lines") == str(len(planned.orders))
+    assert _cell_text(page, "alert-count") == str(len(planned.alerts))
+    assert page.count('<section class="sku"') == len(at_risk_skus(planned.alerts,
+                                                                  planned.orders, 8))
+    assert "玫瑰精华液" in page and "=HYPERLINK(&#34;x&#34;)" in page
+    assert "2025-02-27" in page[page.index('id="accuracy"'):]

@@ -2,7 +2,8 @@
 
 from flows.report.accuracy import ACCURACY_COLUMNS, PreviousForecast, recent_accuracy
 from flows.report.build import ReportOptions, at_risk_skus, render_report, write_report
-from flows.report.inputs import ReportInputs, check_inputs
+from flows.report.history import stored_forecasts
+from flows.report.inputs import ReportInputs, check_inputs, report_inputs
 
 __all__ = [
     "ACCURACY_COLUMNS",
@@ -13,5 +14,7 @@ __all__ = [
     "check_inputs",
     "recent_accuracy",
     "render_report",
+    "report_inputs",
+    "stored_forecasts",
     "write_report",
 ]

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from forecasting.contract import DataContractError, Problem
 
-__all__ = ["REQUIRED_COLUMNS", "ReportInputs", "check_inputs"]
+if TYPE_CHECKING:
+    from replenishment.contract import Dataset
+    from replenishment.plan import ForecastLike, PlanResult
+
+__all__ = ["REQUIRED_COLUMNS", "ReportInputs", "check_inputs", "report_inputs"]
 
 # Columns each frame must have (others are ignored). Empty frames need no columns.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -85,3 +90,34 @@ def check_inputs(inputs: ReportInputs) -> None:
                                 value=str(rate), expected="a share between 0 and 1"))
     if problems:
         raise DataContractError(problems)
+
+
+def report_inputs(
+    brand: str,
+    run_id: str,
+    as_of: date | pd.Timestamp | str,
+    dataset: Dataset,
+    forecast: ForecastLike,
+    planned: PlanResult,
+    accuracy: pd.DataFrame | None = None,
+    links: Mapping[str, str] | None = None,
+    expected_fill_rate: float | None = None,
+) -> ReportInputs:
+    """The report's inputs from a run's dataset, forecast and plan.
+
+    The SKU forecast is the one the plan used (``PlanResult.forecast``: after what-if
+    overrides), so the chart shows what the orders were planned against.
+    """
+    day = pd.Timestamp(as_of).normalize()
+    sales = dataset.demand.sales
+    products = dataset.supply.products
+    names = products[["sku", "name"]] if "name" in products else pd.DataFrame()
+    return ReportInputs(
+        brand=brand, as_of=day, run_id=run_id,
+        sales=sales[pd.to_datetime(sales["date"]) <= day],
+        forecast_sku=planned.forecast, forecast_channel=forecast.channel,
+        levels=planned.levels, orders=planned.orders, alerts=planned.alerts,
+        open_orders=dataset.supply.open_orders, products=names,
+        accuracy=accuracy if accuracy is not None else pd.DataFrame(),
+        links=dict(links or {}), expected_fill_rate=expected_fill_rate,
+    )
