@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
-__all__ = ["ForecastConfig"]
+__all__ = ["STATS_MODEL_NAMES", "ForecastConfig"]
+
+STATS_MODEL_NAMES = (
+    "seasonal_naive", "seasonal_es", "croston_sba", "tsb", "adida", "imapa", "auto_ets",
+)
 
 
 class ForecastConfig(BaseModel):
@@ -14,3 +20,31 @@ class ForecastConfig(BaseModel):
     freq: str | None = Field(None, description="pandas alias (D, W-MON, ...); inferred if unset.")
     quantiles: tuple[float, ...] = (0.5, 0.9, 0.95, 0.99)
     seed: int = 0
+    season_length: int | None = Field(
+        None, ge=1, description="Periods per season; 7 for daily data, 52 for weekly if unset.")
+    backtest_windows: int = Field(
+        2, ge=1, description="Rolling-origin windows used to choose models and calibrate.")
+    min_history: int | None = Field(
+        None, ge=1, description="Usable periods below which a series counts as new "
+        "(forecast by the global model from category and channel); 2 seasons if unset.")
+    stats_models: tuple[str, ...] = Field(
+        STATS_MODEL_NAMES, description=f"Per-series candidates among {STATS_MODEL_NAMES}.")
+    stats_history: int | None = Field(
+        364, ge=1, description="Most recent periods the per-series models are fitted on.")
+    ets_max_series: int = Field(
+        100, ge=0, description="AutoETS is fitted on at most this many of the largest smooth or "
+        "erratic series (it costs ~100x the other per-series models).")
+    ets_model: str = Field("ANA", description="AutoETS model string (E, T, S components).")
+    global_model: bool = Field(True, description="Fit the global LightGBM model.")
+    train_history: int | None = Field(
+        400, ge=1, description="Most recent periods the global model trains on (None: all).")
+    lightgbm_params: dict[str, Any] = Field(default_factory=dict,
+                                            description="Overrides of the LightGBM parameters.")
+    combine_top: int = Field(2, ge=1, le=2, description="Models blended per series: 1 keeps the "
+                             "best on the backtest windows, 2 may blend in the runner-up.")
+    n_paths: int = Field(500, ge=10, description="Sample paths per SKU in the demand scenarios.")
+    censor_stockouts: bool = Field(
+        True, description="Treat stockout and closure periods as censored demand.")
+    zero_on_closure: bool = Field(True, description="Forecast zero on future closure days.")
+    max_event_names: int = Field(8, ge=0, description="Events with their own timing features.")
+    n_jobs: int = Field(-1, description="Worker processes/threads (-1: all cores).")

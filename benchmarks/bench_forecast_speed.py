@@ -1,0 +1,56 @@
+"""Time the forecast end to end (features, backtest windows, models, quantiles, paths).
+
+Usage: ``python benchmarks/bench_forecast_speed.py [--skus N] [--days D] [--horizon H]``.
+Data: the sample brand (``flows.sample``) with N SKUs x 4 channels; only (sku, channel)
+pairs that ever sold are series. Prints wall time, series count and peak memory (RSS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import time
+
+import pandas as pd
+
+from flows.sample import generate_brand
+from forecasting.config import ForecastConfig
+from forecasting.engine import forecast
+from replenishment.contract import parse_dataset
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skus", type=int, default=300)
+    parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--horizon", type=int, default=28)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    brand = generate_brand(seed=args.seed, skus=args.skus, days=args.days)
+    raw = {name: (frame, name) for name, frame in brand.tables.items()}
+    dataset = parse_dataset(raw)
+    generated = time.perf_counter() - start
+    start = time.perf_counter()
+    result = forecast(dataset.demand, ForecastConfig(horizon=args.horizon),
+                      products=dataset.supply.products)
+    elapsed = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    n_series = len(result.models)
+    print(f"date={pd.Timestamp.now():%Y-%m-%d} machine={platform.machine()} "
+          f"python={platform.python_version()} cores={_cores()}")
+    print(f"skus={args.skus} series={n_series} days={args.days} horizon={args.horizon} "
+          f"data_gen_s={generated:.1f} forecast_s={elapsed:.1f} peak_rss_mb={peak_mb:.0f}")
+    print(result.scores.round(4).to_string(index=False))
+    print(result.models["demand_class"].value_counts().to_string())
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    main()

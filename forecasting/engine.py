@@ -1,0 +1,447 @@
+"""The forecasting engine: candidates per backtest window, model choice, calibrated output.
+
+``Forecaster(config).fit(data, as_of).predict()`` returns a :class:`ForecastResult`:
+
+1. sales become a zero-filled panel of (sku, channel) series up to the origin; signal
+   features are built for history and horizon; stockout and closure periods are censored;
+2. every candidate model (per-series statsforecast models and a global LightGBM) forecasts
+   ``backtest_windows`` rolling origins before the real one and the real one itself;
+3. per series, the ``combine_top`` best models on the windows are weighted by inverse error;
+4. the combination's window errors give a negative binomial dispersion per series, scaled
+   per demand class until the window coverage matches the quantile levels;
+5. channel rows get mean and quantiles, SKU rows sum the channel means, and SKU sample paths
+   give the distribution of demand over any window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.offsets import BaseOffset
+
+from forecasting.censoring import impute_censored
+from forecasting.config import ForecastConfig
+from forecasting.contract import DataContractError, DemandData, Problem
+from forecasting.demand_class import classify_demand
+from forecasting.features import build_features
+from forecasting.frequency import infer_freq, period_labels, season_length
+from forecasting.metrics import point_metrics, quantile_label, seasonal_scale
+from forecasting.models import GLOBAL_MODEL, GlobalModel, stats_forecast
+from forecasting.panel import Panel, build_panel, future_grid
+from forecasting.scenarios import DemandScenarios
+from forecasting.uncertainty import (
+    DependenceEstimate,
+    calibrate_scale,
+    estimate_dependence,
+    estimate_dispersion,
+    nb_quantiles,
+    sample_sku_paths,
+)
+
+__all__ = ["ForecastResult", "Forecaster", "forecast", "origin_of", "resolve_freq"]
+
+_PRICE_COLUMNS = ("price", "price_ratio")
+_BLENDS = (1.0, 0.75, 0.5)
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """What a forecast run produces.
+
+    - ``channel``: ``sku, channel, date, forecast, p50, p90, p95, p99, model``;
+    - ``sku``: the same per SKU over all channels (``forecast`` is the sum of channel means;
+      quantiles come from the sample paths);
+    - ``scenarios``: SKU-level sample paths (:class:`DemandScenarios`);
+    - ``models``: per series its demand class, chosen models and weights, backtest score and
+      calibrated dispersion;
+    - ``scores``: WAPE, MASE and bias of every candidate and of the combination over the
+      backtest windows used for the choice;
+    - ``candidates``: every candidate's mean forecast per series and date.
+    """
+
+    channel: pd.DataFrame
+    sku: pd.DataFrame
+    scenarios: DemandScenarios
+    models: pd.DataFrame
+    scores: pd.DataFrame
+    candidates: pd.DataFrame
+    freq: str
+    origin: pd.Timestamp
+
+
+def resolve_freq(data: DemandData, config: ForecastConfig) -> str:
+    return config.freq or infer_freq(data.sales["date"])
+
+
+def origin_of(data: DemandData, freq: str, as_of: pd.Timestamp | str | None) -> pd.Timestamp:
+    """The last complete period: the last sales period, or the one holding ``as_of``
+    (the one before it when ``as_of`` falls inside a period that ends later)."""
+    if data.sales.empty:
+        raise DataContractError([Problem(source="sales", expected="at least one sales row")])
+    if as_of is None:
+        return pd.Timestamp(period_labels(pd.DatetimeIndex([data.sales["date"].max()]), freq)[0])
+    as_of = pd.Timestamp(as_of).normalize()
+    label = pd.Timestamp(period_labels(pd.DatetimeIndex([as_of]), freq)[0])
+    if label > as_of:
+        label = pd.date_range(end=label, periods=2, freq=freq)[0]
+    return label
+
+
+class Forecaster:
+    """Fit every candidate on rolling windows and at the origin, then predict.
+
+    ``products`` (optional) gives ``sku`` and ``category`` and/or ``launch_date``: categories
+    let new SKUs borrow from similar ones and let category-wide promotions apply.
+    """
+
+    def __init__(self, config: ForecastConfig | None = None) -> None:
+        self.config = config or ForecastConfig()
+
+    def fit(self, data: DemandData, as_of: pd.Timestamp | str | None = None,
+            products: pd.DataFrame | None = None) -> Forecaster:
+        cfg = self.config
+        self.freq_ = resolve_freq(data, cfg)
+        self.season_ = cfg.season_length or season_length(self.freq_)
+        self.origin_ = origin_of(data, self.freq_, as_of)
+        data = data.until(self.origin_ + pd.Timedelta(days=_days_in_period(self.freq_) - 1))
+        categories, launches = _product_maps(products)
+        panel = build_panel(data.sales, self.freq_, self.origin_, categories, launches)
+        self.panel_ = panel
+        self.rows_, self.features_ = self._rows(panel, data)
+        min_history = cfg.min_history or 2 * self.season_
+        history = self.rows_[self.rows_["ds"] <= self.origin_]
+        self.classes_ = classify_demand(history, min_history)
+        self.ets_ids_ = self._ets_ids(history)
+        windows = []
+        cutoffs = [
+            pd.date_range(end=self.origin_, periods=k * cfg.horizon + 1, freq=self.freq_)[0]
+            for k in range(cfg.backtest_windows, 0, -1)
+        ]
+        # One global fit before the first window serves every window (it has seen none of
+        # them); the per-series models are cheap enough to refit at each cutoff.
+        window_model = self._fit_global(cutoffs[0])
+        for k, cutoff in zip(range(cfg.backtest_windows, 0, -1), cutoffs, strict=True):
+            frame = self._candidates(cutoff, window_model)
+            windows.append(frame.assign(window=k, cutoff=cutoff))
+        self.window_forecasts_ = pd.concat(windows, ignore_index=True) if windows else None
+        self.model_names_ = [c for c in self._candidates_cols(self.window_forecasts_)]
+        self.weights_ = self._weights()
+        self._fit_uncertainty()
+        self.final_candidates_ = self._candidates(self.origin_,
+                                                  self._fit_global(self.origin_))
+        return self
+
+    # -- panel and features -------------------------------------------------------------
+
+    def _rows(self, panel: Panel, data: DemandData) -> tuple[pd.DataFrame, list[str]]:
+        cfg = self.config
+        future = future_grid(panel.series, self.origin_, self.freq_, cfg.horizon)
+        rows = pd.concat([panel.history, future], ignore_index=True)
+        rows = rows.sort_values(["unique_id", "ds"], ignore_index=True)
+        features = build_features(rows[["unique_id", "ds"]], panel.series, data, self.freq_,
+                                  cfg.max_event_names)
+        rows = pd.concat([rows, features], axis=1)
+        closed = rows["closed"].to_numpy() > 0 if "closed" in rows else False
+        stockout = rows["stockout"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        rows["censored"] = (stockout | closed) & cfg.censor_stockouts
+        rows["censored"] &= rows["ds"].le(self.origin_).to_numpy()
+        rows["stockout"] = stockout
+        history = rows["ds"] <= self.origin_
+        imputed = impute_censored(rows[history], window=4 * self.season_ if self.season_ < 20
+                                  else self.season_ // 4)
+        rows.loc[history, "y"] = imputed
+        return rows, list(features.columns)
+
+    def _ets_ids(self, history: pd.DataFrame) -> list[str]:
+        cfg = self.config
+        if "auto_ets" not in cfg.stats_models or cfg.ets_max_series == 0:
+            return []
+        eligible = self.classes_[
+            self.classes_["demand_class"].isin(["smooth", "erratic"])
+            & (self.classes_["n_obs"] >= 2 * self.season_)
+        ]["unique_id"]
+        recent = history[history["ds"] > history["ds"].max() - 4 * self.season_ * _step(
+            self.freq_)]
+        volume = recent[recent["unique_id"].isin(eligible)].groupby("unique_id")["y"].sum()
+        return list(volume.sort_values(ascending=False).index[: cfg.ets_max_series])
+
+    # -- candidates ---------------------------------------------------------------------
+
+    def _fit_global(self, cutoff: pd.Timestamp) -> GlobalModel | None:
+        cfg = self.config
+        if not cfg.global_model:
+            return None
+        model = GlobalModel(self.features_, self.freq_, self.season_, cfg.lightgbm_params,
+                            cfg.seed, cfg.n_jobs, cfg.train_history)
+        return model.fit(self.rows_[self.rows_["ds"] <= cutoff], self.panel_.series)
+
+    def _candidates(self, cutoff: pd.Timestamp, global_model: GlobalModel | None
+                    ) -> pd.DataFrame:
+        """Every candidate's forecast for the ``horizon`` periods after ``cutoff``."""
+        cfg = self.config
+        h = cfg.horizon
+        end = pd.date_range(cutoff, periods=h + 1, freq=self.freq_)[-1]
+        train = self.rows_[self.rows_["ds"] <= cutoff]
+        alive = train["unique_id"].unique()
+        ahead = self.rows_[(self.rows_["ds"] > cutoff) & (self.rows_["ds"] <= end)
+                           & self.rows_["unique_id"].isin(alive)]
+        ahead = _freeze_prices(ahead, train, self.features_)
+        stats_train = train
+        if cfg.stats_history is not None:
+            first = cutoff - cfg.stats_history * _step(self.freq_)
+            stats_train = train[train["ds"] > first]
+            stats_train = stats_train if not stats_train.empty else train
+        names = [n for n in cfg.stats_models]
+        frame = stats_forecast(stats_train, h, self.freq_, self.season_, names,
+                               self.ets_ids_, cfg.ets_model, cfg.n_jobs)
+        if global_model is not None:
+            predicted = global_model.predict(train, ahead, h)
+            frame = frame.merge(predicted, on=["unique_id", "ds"], how="left")
+        if cfg.zero_on_closure and "closed" in ahead:
+            open_share = 1.0 - frame[["unique_id", "ds"]].merge(
+                ahead[["unique_id", "ds", "closed"]], on=["unique_id", "ds"], how="left"
+            )["closed"].fillna(0.0).to_numpy()
+            cols = self._candidates_cols(frame)
+            frame[cols] = frame[cols].to_numpy() * open_share[:, None]
+        return frame
+
+    @staticmethod
+    def _candidates_cols(frame: pd.DataFrame | None) -> list[str]:
+        if frame is None:
+            return []
+        return [c for c in frame.columns if c not in ("unique_id", "ds", "window", "cutoff")]
+
+    # -- choice -------------------------------------------------------------------------
+
+    def _window_actuals(self) -> pd.DataFrame:
+        """Window forecasts joined with the observed, uncensored actuals."""
+        assert self.window_forecasts_ is not None
+        actual = self.rows_[["unique_id", "ds", "y", "censored"]]
+        joined = self.window_forecasts_.merge(actual, on=["unique_id", "ds"], how="inner")
+        return joined[~joined["censored"]]
+
+    def _weights(self) -> pd.DataFrame:
+        """Long frame ``unique_id, model, weight`` chosen on the backtest windows.
+
+        Models are ranked per series by squared error (the mean is what they forecast;
+        absolute error would favour forecasts near zero on intermittent series). The best
+        model is then blended with the runner-up at the weight in ``_BLENDS`` whose window
+        error is lowest.
+        """
+        models = self.model_names_
+        ids = self.panel_.series["unique_id"]
+        if self.window_forecasts_ is None or not models:
+            raise ValueError("at least one backtest window and one model are needed")
+        joined = self._window_actuals()
+        sq = pd.DataFrame({m: (joined[m] - joined["y"]) ** 2 for m in models})
+        sq["unique_id"] = joined["unique_id"].to_numpy()
+        per_series = sq.groupby("unique_id")[models].mean().reindex(ids)
+        classes = self.classes_.set_index("unique_id")["demand_class"]
+        # Series without window actuals (too new) follow their class's best model, or the
+        # global model, which needs no history of the series itself.
+        class_means = per_series.join(classes).groupby("demand_class")[models].mean()
+        fallback = GLOBAL_MODEL if GLOBAL_MODEL in models else models[0]
+        best_two = self._best_blends(joined, per_series)
+        rows = []
+        for uid, scores in per_series.iterrows():
+            cls = classes.get(uid, "new")
+            if cls == "new" and GLOBAL_MODEL in models:
+                rows.append((uid, GLOBAL_MODEL, 1.0))
+            elif scores.isna().all():
+                choice = class_means.loc[cls].dropna() if cls in class_means.index else None
+                best = str(choice.idxmin()) if choice is not None and len(choice) else fallback
+                rows.append((uid, best, 1.0))
+            else:
+                first, second, weight = best_two[str(uid)]
+                rows.append((uid, first, weight))
+                if weight < 1.0:
+                    rows.append((uid, second, 1.0 - weight))
+        return pd.DataFrame(rows, columns=["unique_id", "model", "weight"])
+
+    def _best_blends(self, joined: pd.DataFrame, per_series: pd.DataFrame
+                     ) -> dict[str, tuple[str, str, float]]:
+        ranked = per_series.dropna(how="all")
+        order = np.argsort(ranked.fillna(np.inf).to_numpy(), axis=1, kind="stable")
+        names = np.asarray(self.model_names_)
+        first = pd.Series(names[order[:, 0]], index=ranked.index)
+        second = pd.Series(names[order[:, min(1, order.shape[1] - 1)]], index=ranked.index)
+        rows = joined.assign(_first=joined["unique_id"].map(first),
+                             _second=joined["unique_id"].map(second))
+        values = rows[self.model_names_].to_numpy()
+        cols = {m: i for i, m in enumerate(self.model_names_)}
+        a = values[np.arange(len(rows)), rows["_first"].map(cols).to_numpy()]
+        b = values[np.arange(len(rows)), rows["_second"].map(cols).to_numpy()]
+        errors = pd.DataFrame({
+            str(w): (w * a + (1 - w) * b - rows["y"].to_numpy()) ** 2 for w in _BLENDS
+        }).groupby(rows["unique_id"].to_numpy()).mean()
+        best_weight = errors.idxmin(axis=1).astype(float)
+        if self.config.combine_top < 2:
+            best_weight[:] = 1.0
+        return {str(uid): (first[uid], second[uid], float(best_weight.get(uid, 1.0)))
+                for uid in ranked.index}
+
+    def _combine(self, frame: pd.DataFrame) -> np.ndarray:
+        wide = self.weights_.pivot(index="unique_id", columns="model", values="weight")
+        wide = wide.reindex(columns=self.model_names_).fillna(0.0)
+        weights = wide.reindex(frame["unique_id"]).fillna(0.0).to_numpy()
+        values = frame[self.model_names_].fillna(0.0).to_numpy()
+        return np.clip((weights * values).sum(axis=1), 0.0, None)
+
+    # -- uncertainty --------------------------------------------------------------------
+
+    def _fit_uncertainty(self) -> None:
+        cfg = self.config
+        joined = self._window_actuals()
+        classes = self.classes_.set_index("unique_id")["demand_class"]
+        errors = joined[["unique_id", "ds", "window", "y"]].assign(
+            mu=self._combine(joined), demand_class=joined["unique_id"].map(classes).to_numpy())
+        self.window_errors_ = errors
+        dispersion = estimate_dispersion(errors, prior_weight=float(cfg.horizon))
+        by_id = dispersion.set_index("unique_id")["alpha"]
+        pooled = dispersion.groupby("demand_class")["alpha"].median()
+        overall = float(dispersion["alpha"].median()) if len(dispersion) else 1.0
+        alpha = classes.map(by_id).fillna(classes.map(pooled)).fillna(overall)
+        errors = errors.assign(alpha=errors["unique_id"].map(alpha).to_numpy())
+        self.calibration_ = calibrate_scale(errors, cfg.quantiles, seed=cfg.seed)
+        scale = classes.map(self.calibration_).fillna(self.calibration_["*"])
+        self.alpha_ = alpha * scale
+        sku = self.panel_.series.set_index("unique_id")["sku"]
+        errors = errors.assign(alpha=errors["unique_id"].map(self.alpha_).to_numpy(),
+                               sku=errors["unique_id"].map(sku).to_numpy())
+        self.dependence_: DependenceEstimate = estimate_dependence(errors)
+
+    # -- prediction ---------------------------------------------------------------------
+
+    def predict(self) -> ForecastResult:
+        cfg = self.config
+        series = self.panel_.series.set_index("unique_id")
+        final = self.final_candidates_.sort_values(["unique_id", "ds"], ignore_index=True)
+        mu = self._combine(final)
+        alpha = final["unique_id"].map(self.alpha_).to_numpy(dtype=float)
+        levels = list(cfg.quantiles)
+        quantiles = nb_quantiles(mu, alpha, levels)
+        label = self._model_labels()
+        channel = pd.DataFrame({
+            "sku": final["unique_id"].map(series["sku"]).to_numpy(),
+            "channel": final["unique_id"].map(series["channel"]).to_numpy(),
+            "date": final["ds"].to_numpy(),
+            "forecast": mu,
+        })
+        for i, level in enumerate(levels):
+            channel[quantile_label(level)] = quantiles[:, i]
+        channel["model"] = final["unique_id"].map(label).to_numpy()
+        scenarios = self._scenarios(final, mu, alpha)
+        return ForecastResult(
+            channel=channel,
+            sku=self._sku_frame(channel, scenarios, levels),
+            scenarios=scenarios,
+            models=self._models_frame(label),
+            scores=self._scores(),
+            candidates=final.assign(
+                sku=final["unique_id"].map(series["sku"]).to_numpy(),
+                channel=final["unique_id"].map(series["channel"]).to_numpy(),
+                forecast=mu, dispersion=alpha),
+            freq=self.freq_,
+            origin=self.origin_,
+        )
+
+    def _model_labels(self) -> pd.Series:
+        ordered = self.weights_.sort_values(["unique_id", "weight"], ascending=[True, False])
+        return ordered.groupby("unique_id")["model"].agg("+".join)
+
+    def _scenarios(self, final: pd.DataFrame, mu: np.ndarray, alpha: np.ndarray
+                   ) -> DemandScenarios:
+        h = self.config.horizon
+        ids = final["unique_id"].to_numpy()[::h]
+        sku_of = self.panel_.series.set_index("unique_id")["sku"]
+        skus = pd.Index(sorted(sku_of.unique()))
+        dates = pd.DatetimeIndex(final["ds"].iloc[:h])
+        return sample_sku_paths(
+            mu.reshape(len(ids), h), alpha[::h], skus.get_indexer(sku_of.reindex(ids)), skus,
+            dates, self.dependence_, self.config.n_paths, self.config.seed)
+
+    @staticmethod
+    def _sku_frame(channel: pd.DataFrame, scenarios: DemandScenarios, levels: list[float]
+                   ) -> pd.DataFrame:
+        means = channel.groupby(["sku", "date"], as_index=False)["forecast"].sum()
+        quantiles = np.quantile(scenarios.paths, levels, axis=1)  # (q, sku, h)
+        frame = pd.DataFrame({
+            "sku": np.repeat(scenarios.skus.to_numpy(), len(scenarios.dates)),
+            "date": np.tile(scenarios.dates.to_numpy(), len(scenarios.skus)),
+        })
+        for i, level in enumerate(levels):
+            frame[quantile_label(level)] = quantiles[i].reshape(-1)
+        frame = means.merge(frame, on=["sku", "date"], how="left")
+        cols = [quantile_label(q) for q in levels]
+        frame[cols] = np.maximum.accumulate(frame[cols].to_numpy(), axis=1)
+        return frame
+
+    def _models_frame(self, label: pd.Series) -> pd.DataFrame:
+        series = self.panel_.series[["unique_id", "sku", "channel", "category"]]
+        weights = self.weights_.assign(
+            text=self.weights_["model"] + ":" + self.weights_["weight"].round(3).astype(str))
+        joined = self._window_actuals().assign(mu=lambda f: self._combine(f))
+        score = joined.assign(abs_err=(joined["mu"] - joined["y"]).abs()).groupby(
+            "unique_id").agg(abs_err=("abs_err", "sum"), y=("y", "sum"), n=("y", "size"))
+        frame = series.merge(self.classes_, on="unique_id", how="left")
+        frame["model"] = frame["unique_id"].map(label)
+        frame["weights"] = frame["unique_id"].map(
+            weights.groupby("unique_id")["text"].agg(",".join))
+        frame["backtest_mae"] = frame["unique_id"].map(score["abs_err"] / score["n"])
+        frame["backtest_wape"] = frame["unique_id"].map(
+            score["abs_err"] / score["y"].replace(0, np.nan))
+        frame["dispersion"] = frame["unique_id"].map(self.alpha_)
+        return frame
+
+    def _scores(self) -> pd.DataFrame:
+        joined = self._window_actuals()
+        joined = joined.assign(combination=self._combine(joined), _all="all")
+        scale = seasonal_scale(self.rows_[self.rows_["ds"] <= self.origin_], self.season_)
+        return point_metrics(joined, [*self.model_names_, "combination"], scale, by=["_all"]
+                             ).drop(columns="_all")
+
+
+def forecast(data: DemandData, config: ForecastConfig | None = None,
+             as_of: pd.Timestamp | str | None = None,
+             products: pd.DataFrame | None = None) -> ForecastResult:
+    """Fit and predict in one call (see :class:`Forecaster`)."""
+    return Forecaster(config).fit(data, as_of=as_of, products=products).predict()
+
+
+def _step(freq: str) -> BaseOffset:
+    return pd.tseries.frequencies.to_offset(freq)
+
+
+def _days_in_period(freq: str) -> int:
+    name = _step(freq).name
+    return 7 if name.startswith("W") else 1
+
+
+def _freeze_prices(ahead: pd.DataFrame, train: pd.DataFrame, features: list[str]
+                   ) -> pd.DataFrame:
+    """Prices after the cutoff are not known then: carry the last known ones forward."""
+    cols = [c for c in _PRICE_COLUMNS if c in features]
+    if not cols or ahead.empty:
+        return ahead
+    last = train.groupby("unique_id")[cols].last()
+    ahead = ahead.copy()
+    ahead[cols] = last.reindex(ahead["unique_id"]).to_numpy()
+    return ahead
+
+
+def _product_maps(products: pd.DataFrame | None
+                  ) -> tuple[dict[str, str] | None, dict[str, pd.Timestamp] | None]:
+    if products is None or products.empty:
+        return None, None
+    categories = launches = None
+    if "category" in products and products["category"].notna().any():
+        known = products.dropna(subset=["category"])
+        categories = dict(zip(known["sku"].astype(str), known["category"].astype(str),
+                              strict=True))
+    if "launch_date" in products and products["launch_date"].notna().any():
+        known = products.dropna(subset=["launch_date"])
+        launches = dict(zip(known["sku"].astype(str), pd.to_datetime(known["launch_date"]),
+                            strict=True))
+    return categories, launches
