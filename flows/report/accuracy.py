@@ -68,8 +68,11 @@ def recent_accuracy(previous_forecasts: Sequence[PreviousForecast],
     """
     if sales.empty or not previous_forecasts:
         return pd.DataFrame(columns=ACCURACY_COLUMNS)
-    actuals = _daily_actuals(sales)
-    last_sale = actuals["date"].max()
+    # Only sales after the earliest as-of date can be compared: aggregate just those.
+    earliest = min(pd.Timestamp(as_of).normalize() for _, as_of, _ in previous_forecasts)
+    dates = pd.to_datetime(sales["date"])
+    last_sale = dates.max().normalize()
+    actuals = _daily_actuals(sales[dates > earliest])
     rows = []
     for run_id, as_of, frame in previous_forecasts:
         if frame.empty:

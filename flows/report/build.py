@@ -89,7 +89,10 @@ def _percent(value: object, signed: bool = False) -> str:
 def _day(value: object) -> str:
     if _missing(value) or value == "":
         return ""
-    return pd.Timestamp(value).strftime("%Y-%m-%d")  # type: ignore[arg-type]
+    try:
+        return pd.Timestamp(value).strftime("%Y-%m-%d")  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # a date column read as free text: show it as written
+        return str(value)
 
 
 def _text(value: object) -> str:
