@@ -99,8 +99,9 @@ class Forecaster:
     def __init__(self, config: ForecastConfig | None = None) -> None:
         self.config = config or ForecastConfig()
 
-    def fit(self, data: DemandData, as_of: pd.Timestamp | str | None = None,
-            products: pd.DataFrame | None = None) -> Forecaster:
+    def prepare(self, data: DemandData, as_of: pd.Timestamp | str | None = None,
+                products: pd.DataFrame | None = None) -> Forecaster:
+        """Build the panel and features (the first step of :meth:`fit`, no model fitting)."""
         cfg = self.config
         self.freq_ = resolve_freq(data, cfg)
         self.season_ = cfg.season_length or season_length(self.freq_)
@@ -110,6 +111,19 @@ class Forecaster:
         panel = build_panel(data.sales, self.freq_, self.origin_, categories, launches)
         self.panel_ = panel
         self.rows_, self.features_ = self._rows(panel, data)
+        return self
+
+    def observed(self) -> pd.DataFrame:
+        """History as sold: ``unique_id, sku, channel, ds, y, censored`` (after prepare)."""
+        sold = self.panel_.history[["unique_id", "ds", "y"]]
+        flags = self.rows_.loc[self.rows_["ds"] <= self.origin_, ["unique_id", "ds", "censored"]]
+        out = sold.merge(flags, on=["unique_id", "ds"])
+        return out.merge(self.panel_.series[["unique_id", "sku", "channel"]], on="unique_id")
+
+    def fit(self, data: DemandData, as_of: pd.Timestamp | str | None = None,
+            products: pd.DataFrame | None = None) -> Forecaster:
+        cfg = self.config
+        self.prepare(data, as_of, products)
         min_history = cfg.min_history or 2 * self.season_
         history = self.rows_[self.rows_["ds"] <= self.origin_]
         self.classes_ = classify_demand(history, min_history)

@@ -33,14 +33,16 @@ def point_metrics(frame: pd.DataFrame, models: Sequence[str], scale: pd.Series,
     """WAPE, MASE and bias per group and model (long frame ``*by, model, ...``).
 
     ``frame`` holds ``unique_id, y`` and one column per model; ``bias`` is
-    ``sum(forecast - y) / sum(y)``; MASE averages the per-row scaled errors.
+    ``sum(forecast - y) / sum(y)``; MASE averages the per-row scaled errors. A model that
+    forecast only some series (AutoETS) is scored on those rows only; ``series`` says how many.
     """
     rows = []
-    row_scale = frame["unique_id"].map(scale).to_numpy(dtype=float)
     for model in models:
-        err = frame[model].to_numpy(float) - frame["y"].to_numpy(float)
-        part = frame[list(by)].assign(
-            abs_err=np.abs(err), err=err, y_abs=frame["y"].abs(),
+        scored = frame[frame[model].notna()]
+        row_scale = scored["unique_id"].map(scale).to_numpy(dtype=float)
+        err = scored[model].to_numpy(float) - scored["y"].to_numpy(float)
+        part = scored[list(by)].assign(
+            abs_err=np.abs(err), err=err, y_abs=scored["y"].abs(),
             scaled=np.abs(err) / row_scale)
         g = part.groupby(list(by), sort=True).sum(min_count=1)
         counts = part.groupby(list(by), sort=True)["scaled"].count()
@@ -50,6 +52,7 @@ def point_metrics(frame: pd.DataFrame, models: Sequence[str], scale: pd.Series,
             "mase": g["scaled"] / counts.replace(0, np.nan),
             "bias": g["err"] / g["y_abs"].replace(0, np.nan),
             "mae": g["abs_err"] / part.groupby(list(by), sort=True)["err"].size(),
+            "series": scored.groupby(list(by), sort=True)["unique_id"].nunique(),
         }))
     return pd.concat(rows).reset_index()
 

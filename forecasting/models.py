@@ -188,9 +188,9 @@ class GlobalModel:
         recent = history.groupby("unique_id", sort=False).tail(self.context_)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            predicted = self.mlf_.predict(
-                h, new_df=self._frame(recent, self.statics_),
-                X_df=future[["unique_id", "ds", *self.features]])
+            X_df = future[["unique_id", "ds", *self.features]] if self.features else None
+            predicted = self.mlf_.predict(h, new_df=self._frame(recent, self.statics_),
+                                          X_df=X_df)
         predicted["unique_id"] = predicted["unique_id"].astype(str)
         predicted[GLOBAL_MODEL] = predicted[GLOBAL_MODEL].clip(lower=0.0)
         return predicted

@@ -51,8 +51,9 @@ def build_panel(
         .groupby(["sku", "channel", "ds"], as_index=False, sort=True)
         .agg(y=("units", "sum"), stockout=("stockout", "max"))
     )
-    series = bucketed.groupby(["sku", "channel"], sort=True)["ds"].min().rename("start")
-    series = series.reset_index()
+    series: pd.DataFrame = (
+        bucketed.groupby(["sku", "channel"], sort=True)["ds"].min().rename("start").reset_index()
+    )
     if launch_dates:
         launch = series["sku"].map(launch_dates)
         launch_label = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
