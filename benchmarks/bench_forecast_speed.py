@@ -8,6 +8,7 @@ pairs that ever sold are series. Prints wall time, series count and peak memory 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import time
@@ -36,19 +37,22 @@ def main() -> None:
     result = forecast(dataset.demand, ForecastConfig(horizon=args.horizon),
                       products=dataset.supply.products)
     elapsed = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
+    peak_mb = max(usage.ru_maxrss, children.ru_maxrss) / 1024
     n_series = len(result.models)
     print(f"date={pd.Timestamp.now():%Y-%m-%d} machine={platform.machine()} "
-          f"python={platform.python_version()} cores={_cores()}")
+          f"python={platform.python_version()} cores={_cores()} "
+          f"load_avg_1m={os.getloadavg()[0]:.1f}")
     print(f"skus={args.skus} series={n_series} days={args.days} horizon={args.horizon} "
-          f"data_gen_s={generated:.1f} forecast_s={elapsed:.1f} peak_rss_mb={peak_mb:.0f}")
+          f"data_gen_s={generated:.1f} forecast_s={elapsed:.1f} cpu_s_total={cpu_s:.1f} "
+          f"peak_rss_mb={peak_mb:.0f}")
     print(result.scores.round(4).to_string(index=False))
     print(result.models["demand_class"].value_counts().to_string())
 
 
 def _cores() -> int:
-    import os
-
     return len(os.sched_getaffinity(0))
 
 
