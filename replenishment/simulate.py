@@ -1,0 +1,447 @@
+"""Policy simulation: replay history with the engine's plan and with the planners' rule.
+
+:func:`simulate` replays the days from ``start`` to ``end`` twice on the same
+:class:`~replenishment.replay.World` (same demand, same supplier delays):
+
+* **policy** — at every review (every ``review_days`` from ``start``) the engine forecasts
+  from the sales known the evening before (the recorded history before ``start``, then the
+  simulated sales: served units, with stockout flags where demand went unserved) and runs
+  the real :func:`~replenishment.plan.plan` with today's stock and open orders; its order
+  lines are placed as they are;
+* **baseline** — the planners' rule of :mod:`replenishment.baseline`, its (N, M) tuned on a
+  grid to reach the same target fill rate at the least inventory value.
+
+The engine plans for a fill-rate target: ``service_target = "fill_rate"`` and every SKU's
+service level (products and ABC classes alike) set to ``target_fill_rate``. Suppliers are
+reviewed at the simulation's cadence, so their ``review_days`` is set to it.
+
+Demand is what customers wanted: true demand when known (the sample brand writes it), else
+the recorded sales — then days that were out of stock understate demand, and the simulated
+service is flattered on them. Start stock is the stock on hand at ``start`` when known, else
+the order-up-to level of the engine's first plan (no orders in transit either way; a
+``warmup_days`` period, excluded from the metrics, lets that start wash out).
+
+Metrics are defined in :mod:`replenishment.sim_metrics`. The summary is::
+
+    {"target_fill_rate": 0.95, "policy": {...}, "baseline": {...}, ...}
+
+where ``policy`` and ``baseline`` hold exactly :data:`~replenishment.sim_metrics.METRIC_KEYS`
+and the extra keys beside them say what was simulated and which rule the baseline used.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from forecasting.config import ForecastConfig
+from forecasting.contract import DemandData
+from forecasting.engine import Forecaster
+from replenishment.baseline import (
+    COVER_DAYS_GRID,
+    REORDER_DAYS_GRID,
+    BaselineRule,
+    baseline_policy,
+    tune_baseline,
+)
+from replenishment.config import PlanningConfig
+from replenishment.contract import INVENTORY, OPEN_ORDERS, Dataset, SupplyData
+from replenishment.plan import STOPPED_STATUSES, ForecastLike, PlanResult, plan
+from replenishment.replay import Policy, Replay, ReviewState, World, draw_lead_days, replay
+from replenishment.sim_metrics import METRIC_KEYS, replay_metrics, replay_trace
+
+__all__ = [
+    "EnginePolicy",
+    "ForecastFn",
+    "SimulationResult",
+    "SimulationSettings",
+    "build_world",
+    "engine_forecast",
+    "simulate",
+    "simulation_forecast_config",
+    "simulation_planning_config",
+]
+
+ForecastFn = Callable[[DemandData, pd.Timestamp, pd.DataFrame], ForecastLike]
+"""``(demand known up to as_of, as_of, products) -> forecast starting on as_of + 1 day``."""
+
+_COSTLY_MODELS = ("auto_ets",)
+
+
+class SimulationSettings(BaseModel):
+    """How to simulate (the planning and forecast configs are passed beside)."""
+
+    review_days: int = Field(7, ge=1, description="Days between reviews.")
+    target_fill_rate: float = Field(0.95, gt=0, lt=1, description="Fill rate both aim at.")
+    seed: int = Field(0, description="Seed of the supplier lead-time draws.")
+    warmup_days: int | None = Field(
+        None, ge=0, description="First days left out of the metrics (unset: the longest "
+        "quoted lead time plus a review period, at most half the simulated days).")
+    forecast_every: int = Field(
+        1, ge=1, description="Reviews one forecast serves (1: a new forecast every review); "
+        "the later ones read it further ahead.")
+    cover_days_grid: tuple[float, ...] = Field(COVER_DAYS_GRID,
+                                               description="Baseline N values tried.")
+    reorder_days_grid: tuple[float, ...] = Field(REORDER_DAYS_GRID,
+                                                 description="Baseline M values tried.")
+    average_days: int = Field(28, ge=1, description="Days of sales the baseline averages.")
+
+
+def simulation_planning_config(config: PlanningConfig, target_fill_rate: float,
+                               review_days: int) -> PlanningConfig:
+    """``config`` aiming every SKU at ``target_fill_rate`` as a fill rate."""
+    levels = {name: target_fill_rate for name in config.service_levels}
+    return config.model_copy(update={"service_target": "fill_rate", "service_levels": levels,
+                                     "review_days": review_days})
+
+
+def simulation_forecast_config(config: ForecastConfig, review_days: int = 7,
+                               forecast_every: int = 1) -> ForecastConfig:
+    """A cheaper ``config`` for forecasting at every review: one backtest window, no AutoETS,
+    at most 200 sample paths, daily, and a horizon long enough for ``forecast_every``
+    reviews."""
+    models = tuple(m for m in config.stats_models if m not in _COSTLY_MODELS)
+    return config.model_copy(update={
+        "freq": "D",
+        "backtest_windows": 1,
+        "stats_models": models or ("seasonal_naive",),
+        "ets_max_series": 0,
+        "n_paths": min(config.n_paths, 200),
+        "horizon": config.horizon + (forecast_every - 1) * review_days,
+    })
+
+
+def engine_forecast(config: ForecastConfig) -> ForecastFn:
+    """The forecasting engine as a :data:`ForecastFn`."""
+
+    def run(demand: DemandData, as_of: pd.Timestamp, products: pd.DataFrame) -> ForecastLike:
+        return Forecaster(config).fit(demand, as_of, products=products).predict()
+
+    return run
+
+
+# --------------------------------------------------------------------------- the world
+
+
+def _positions(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """Position of every value in ``index`` (the values are known to be in it)."""
+    return np.asarray(index.get_indexer(pd.Index(values)), dtype=np.int64)
+
+
+def _demand_cube(demand: pd.DataFrame, skus: pd.Index, channels: pd.Index,
+                 dates: pd.DatetimeIndex) -> np.ndarray:
+    frame = demand[demand["date"].isin(dates) & demand["sku"].isin(skus)]
+    cube = np.zeros((len(skus), len(channels), len(dates)))
+    cells = (_positions(skus, frame["sku"]), _positions(channels, frame["channel"]),
+             _positions(dates, frame["date"]))
+    np.add.at(cube, cells, frame["demand"].to_numpy(dtype=float))
+    return cube
+
+
+def build_world(dataset: Dataset, demand: pd.DataFrame, start: pd.Timestamp,
+                end: pd.Timestamp, review_days: int = 7, seed: int = 0) -> World:
+    """The world of a simulation: every product's demand per channel and day from ``demand``
+    (``date, sku, channel, demand``; absent rows are zero), reviews every ``review_days``
+    from ``start``, and lead times drawn from each supplier's mean and spread."""
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if end < start:
+        raise ValueError(f"end {end.date()} is before start {start.date()}")
+    products = dataset.supply.products.drop_duplicates("sku").reset_index(drop=True)
+    skus = pd.Index(products["sku"].astype(str))
+    channels = pd.Index(sorted(set(demand["channel"]) | set(dataset.demand.sales["channel"])))
+    dates = pd.date_range(start, end, freq="D")
+    suppliers = dataset.supply.suppliers.drop_duplicates("supplier").set_index("supplier")
+    supplier_ids = pd.Index(sorted(set(products["supplier"])))
+    mean = suppliers["lead_time_days"].reindex(supplier_ids).to_numpy(dtype=float)
+    std = suppliers["lead_time_std_days"].reindex(supplier_ids).fillna(0.0).to_numpy(float)
+    review_positions = np.arange(0, len(dates), review_days)
+    return World(
+        skus=skus, channels=channels, dates=dates,
+        demand=_demand_cube(demand, skus, channels, dates),
+        supplier=_positions(supplier_ids, products["supplier"]),
+        suppliers=supplier_ids,
+        review_days=review_positions,
+        lead_days=draw_lead_days(mean, std, len(review_positions), seed),
+        expected_lead_days=np.ceil(mean).astype(np.int64),
+        unit_cost=products["unit_cost"].to_numpy(dtype=float),
+    )
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+@dataclass
+class EnginePolicy:
+    """The engine's forecast and plan at every review, as a replay policy.
+
+    ``history`` are the recorded sales before the simulation; the price of a simulated sale
+    is the recorded price of that (date, sku, channel), when there is one. Timings of the
+    forecasts and plans are kept in ``forecast_seconds`` and ``plan_seconds``.
+    """
+
+    dataset: Dataset
+    world: World
+    forecast: ForecastFn
+    planning: PlanningConfig
+    forecast_every: int = 1
+    forecast_seconds: list[float] = field(default_factory=list)
+    plan_seconds: list[float] = field(default_factory=list)
+    _forecasts: dict[int, ForecastLike] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        start = self.world.dates[0]
+        sales = self.dataset.demand.sales
+        self._history = sales[sales["date"] < start]
+        self._prices = self._recorded_prices(sales)
+
+    def _recorded_prices(self, sales: pd.DataFrame) -> np.ndarray:
+        world = self.world
+        inside = sales[sales["date"].isin(world.dates) & sales["sku"].isin(world.skus)
+                       & sales["channel"].isin(world.channels) & sales["price"].notna()]
+        prices = np.full(world.demand.shape, np.nan)
+        cells = (_positions(world.skus, inside["sku"]),
+                 _positions(world.channels, inside["channel"]),
+                 _positions(world.dates, inside["date"]))
+        prices[cells] = inside["price"].to_numpy(dtype=float)
+        return prices
+
+    def known_demand(self, state: ReviewState) -> DemandData:
+        """The demand tables as known the evening before the review."""
+        days = state.served.shape[2]
+        day, sku, channel = np.nonzero((state.served > 0).transpose(2, 0, 1)
+                                       | state.short.transpose(2, 0, 1))
+        simulated = pd.DataFrame({
+            "date": self.world.dates[day],
+            "sku": self.world.skus.to_numpy()[sku],
+            "channel": self.world.channels.to_numpy()[channel],
+            "units": state.served[sku, channel, day],
+            "price": self._prices[sku, channel, day],
+            "stockout": state.short[sku, channel, day].astype(np.int8),
+        })
+        sales = pd.concat([self._history, simulated], ignore_index=True) if days else (
+            self._history)
+        demand = self.dataset.demand
+        return DemandData(sales.reset_index(drop=True), demand.promotions, demand.livestreams,
+                          demand.events, demand.prices).until(state.date - pd.Timedelta(days=1))
+
+    def _forecast_for(self, state: ReviewState, demand: DemandData) -> ForecastLike:
+        made_at = state.review - state.review % self.forecast_every
+        if made_at not in self._forecasts:
+            self._forecasts.clear()  # only the latest forecast is ever read again
+            started = time.perf_counter()
+            as_of = state.date - pd.Timedelta(days=1)
+            self._forecasts[made_at] = self.forecast(demand, as_of, self.dataset.supply.products)
+            self.forecast_seconds.append(time.perf_counter() - started)
+        return self._forecasts[made_at]
+
+    def supply(self, state: ReviewState) -> SupplyData:
+        """The supply tables of the review: today's stock and the orders still open."""
+        world, supply = self.world, self.dataset.supply
+        inventory = pd.DataFrame({"sku": world.skus, "on_hand": state.on_hand,
+                                  "warehouse": None}, columns=list(INVENTORY.columns))
+        lines = state.open_orders
+        # An order overdue on its quoted date is still expected: from today on.
+        eta = np.maximum(lines["expected_day"].to_numpy(dtype=np.int64), state.day)
+        open_orders = pd.DataFrame({
+            "sku": world.skus.to_numpy()[lines["sku_index"].to_numpy(dtype=np.int64)],
+            "supplier": world.suppliers.to_numpy()[lines["supplier_index"].to_numpy(np.int64)],
+            "qty": lines["qty"].to_numpy(dtype=float),
+            "eta": world.dates[0] + pd.to_timedelta(eta, unit="D"),
+            "po_id": None,
+        }, columns=list(OPEN_ORDERS.columns))
+        return SupplyData(products=supply.products, suppliers=supply.suppliers,
+                          inventory=inventory, open_orders=open_orders)
+
+    def levels(self, state: ReviewState) -> pd.DataFrame:
+        """The plan's stock levels per SKU for ``state`` (no orders placed)."""
+        return self._plan(state).levels
+
+    def _plan(self, state: ReviewState) -> PlanResult:
+        demand = self.known_demand(state)
+        forecast = self._forecast_for(state, demand)
+        started = time.perf_counter()
+        result = plan(Dataset(demand, self.supply(state)), forecast, self.planning,
+                      state.date - pd.Timedelta(days=1))
+        self.plan_seconds.append(time.perf_counter() - started)
+        return result
+
+    def __call__(self, state: ReviewState) -> np.ndarray:
+        orders = self._plan(state).orders
+        qty = orders.groupby("sku")["qty"].sum().reindex(self.world.skus).fillna(0.0)
+        return qty.to_numpy(dtype=float)
+
+
+def _opening_state(world: World, on_hand: np.ndarray) -> ReviewState:
+    n_skus, n_channels, _ = world.demand.shape
+    lines = pd.DataFrame({c: pd.Series(dtype="int64") for c in (
+        "sku_index", "supplier_index", "expected_day")}).assign(qty=pd.Series(dtype=float))
+    return ReviewState(0, 0, world.dates[0], on_hand, lines,
+                       np.zeros((n_skus, n_channels, 0)), np.zeros((n_skus, n_channels, 0), bool))
+
+
+def _start_stock(world: World, policy: EnginePolicy, known: pd.Series | None) -> np.ndarray:
+    if known is not None:
+        return known.reindex(world.skus).fillna(0.0).clip(lower=0).to_numpy(dtype=float)
+    levels = policy.levels(_opening_state(world, np.zeros(len(world.skus))))
+    up_to = levels.set_index("sku")["order_up_to"].reindex(world.skus).fillna(0.0)
+    return np.ceil(up_to.clip(lower=0)).to_numpy(dtype=float)
+
+
+# --------------------------------------------------------------------------- simulate
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """``summary``: the ``summary.json`` document; ``trace``: one row per policy, day and
+    SKU (:data:`~replenishment.sim_metrics.TRACE_COLUMNS`); ``baseline_grid``: every
+    baseline rule tried with its metrics; the replays and the world they ran in."""
+
+    summary: dict[str, Any]
+    trace: pd.DataFrame
+    baseline_grid: pd.DataFrame
+    world: World
+    policy: Replay
+    baseline: Replay
+    start_stock: np.ndarray
+
+
+_DIGITS = {"fill_rate": 4, "cycle_service_level": 4, "avg_on_hand_units": 1,
+           "avg_on_hand_value": 2}
+
+
+def _rounded(metrics: dict[str, float]) -> dict[str, float | int | None]:
+    """The summary's metrics: counts as integers, shares and averages rounded, NaN as null."""
+    out: dict[str, float | int | None] = {}
+    for key in METRIC_KEYS:
+        value = metrics[key]
+        if key not in _DIGITS:
+            out[key] = int(value)
+        else:
+            out[key] = None if math.isnan(value) else round(value, _DIGITS[key])
+    return out
+
+
+def _simulated_products(products: pd.DataFrame, target: float) -> pd.DataFrame:
+    """Every SKU aims at ``target``; statuses describe the catalogue as of the data's last
+    day, not as of the replayed days, so every product counts as active."""
+    return products.assign(service_level=target, status="active")
+
+
+def simulate(
+    dataset: Dataset,
+    demand: pd.DataFrame,
+    start: pd.Timestamp | str,
+    end: pd.Timestamp | str,
+    forecast: ForecastFn,
+    planning: PlanningConfig | None = None,
+    settings: SimulationSettings | None = None,
+    start_stock: pd.Series | None = None,
+) -> SimulationResult:
+    """Replay ``start``..``end`` with the engine's policy and the tuned baseline.
+
+    ``demand``: ``date, sku, channel, demand`` covering the simulated days (true demand, or
+    the recorded sales as ``demand``); ``forecast``: see :data:`ForecastFn` (the engine via
+    :func:`engine_forecast`, or anything cheaper in tests); ``start_stock``: units on hand per
+    SKU at the start (default: the first plan's order-up-to levels).
+    """
+    settings = settings or SimulationSettings()
+    target = settings.target_fill_rate
+    config = simulation_planning_config(planning or PlanningConfig(), target,
+                                        settings.review_days)
+    supply = dataset.supply
+    suppliers = supply.suppliers.assign(review_days=float(settings.review_days))
+    simulated = Dataset(dataset.demand, SupplyData(
+        products=_simulated_products(supply.products, target), suppliers=suppliers))
+    world = build_world(simulated, demand, pd.Timestamp(start), pd.Timestamp(end),
+                        settings.review_days, settings.seed)
+    warmup = _warmup_days(world, settings)
+    started = time.perf_counter()
+    engine = EnginePolicy(simulated, world, forecast, config, settings.forecast_every)
+    stock = _start_stock(world, engine, start_stock)
+    policy_replay = replay(world, engine, stock)
+    policy_seconds = time.perf_counter() - started
+
+    def evaluate(result: Replay) -> dict[str, float]:
+        return replay_metrics(world, result, warmup)
+
+    started = time.perf_counter()
+    products = simulated.supply.products.set_index("sku").reindex(world.skus)
+    status = products["status"] if "status" in products else pd.Series("", index=products.index)
+    orderable = ~status.astype(str).str.lower().isin(STOPPED_STATUSES).to_numpy()
+    recent = _recent_sales(dataset.demand.sales, world, settings.average_days)
+
+    def make_baseline(rule: BaselineRule) -> Policy:
+        return baseline_policy(rule, recent, products["case_pack"].to_numpy(dtype=float),
+                               products["moq"].to_numpy(dtype=float), orderable)
+
+    tuning = tune_baseline(world, stock, make_baseline, evaluate, target,
+                           settings.cover_days_grid, settings.reorder_days_grid,
+                           settings.average_days)
+    baseline_seconds = time.perf_counter() - started
+    policy_metrics = evaluate(policy_replay)
+    baseline_metrics = evaluate(tuning.replay)
+    summary: dict[str, Any] = {
+        "target_fill_rate": target,
+        "policy": _rounded(policy_metrics),
+        "baseline": _rounded(baseline_metrics),
+        "baseline_rule": {"cover_days": tuning.rule.cover_days,
+                          "reorder_days": tuning.rule.reorder_days,
+                          "average_days": tuning.rule.average_days,
+                          "rules_tried": len(tuning.grid)},
+        "inventory_value_saving": _saving(policy_metrics, baseline_metrics),
+        "start": world.dates[0].date().isoformat(),
+        "end": world.dates[-1].date().isoformat(),
+        "days": world.n_days,
+        "measured_from": world.dates[warmup].date().isoformat(),
+        "review_days": settings.review_days,
+        "reviews": len(world.review_days),
+        "skus": len(world.skus),
+        "demand_units": round(float(world.demand[:, :, warmup:].sum()), 1),
+        "start_stock": "given" if start_stock is not None else "first plan's order-up-to",
+        "seconds": {"policy": round(policy_seconds, 1),
+                    "forecasts": round(sum(engine.forecast_seconds), 1),
+                    "plans": round(sum(engine.plan_seconds), 1),
+                    "baseline_tuning": round(baseline_seconds, 1)},
+        "seed": settings.seed,
+    }
+    trace = pd.concat([replay_trace(world, policy_replay, "policy"),
+                       replay_trace(world, tuning.replay, "baseline")], ignore_index=True)
+    return SimulationResult(summary, trace, tuning.grid, world, policy_replay, tuning.replay,
+                            stock)
+
+
+def _warmup_days(world: World, settings: SimulationSettings) -> int:
+    if settings.warmup_days is None:
+        longest = int(world.expected_lead_days.max(initial=0))
+        return min(longest + settings.review_days, world.n_days // 2)
+    if settings.warmup_days >= world.n_days:
+        raise ValueError(f"warmup_days ({settings.warmup_days}) leaves none of the "
+                         f"{world.n_days} simulated days to measure")
+    return settings.warmup_days
+
+
+def _saving(policy: dict[str, float], baseline: dict[str, float]) -> float | None:
+    """Share of the baseline's average inventory value the policy does without."""
+    base = baseline["avg_on_hand_value"]
+    if not base > 0:
+        return None
+    return round(1.0 - policy["avg_on_hand_value"] / base, 4)
+
+
+def _recent_sales(sales: pd.DataFrame, world: World, days: int) -> np.ndarray:
+    """Units sold per SKU on each of the ``days`` days before the simulation."""
+    first = world.dates[0] - pd.Timedelta(days=days)
+    window = pd.date_range(first, periods=days, freq="D")
+    recent = sales[(sales["date"] >= first) & (sales["date"] < world.dates[0])
+                   & sales["sku"].isin(world.skus)]
+    out = np.zeros((len(world.skus), days))
+    cells = (_positions(world.skus, recent["sku"]), _positions(window, recent["date"]))
+    np.add.at(out, cells, recent["units"].to_numpy(dtype=float))
+    return out
