@@ -102,9 +102,56 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--lead-time", dest="lead_times", action="append", default=[],
                       metavar="SUPPLIER=DAYS", help="What-if: a supplier's lead time (repeatable).")
 
+    _add_simulate(sub)
+
     demo = sub.add_parser("demo", help="Run the main job on the embedded sample brand.")
     _add_common(demo)
     return parser
+
+
+def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    simulate = sub.add_parser(
+        "simulate", help="Replay history with the engine's policy and the planners' reorder "
+        "rule tuned to the same fill rate; compare service and inventory.")
+    _add_common(simulate)
+    _add_data(simulate)
+    simulate.add_argument("--start", type=_iso_date, required=True,
+                          help="First simulated day, ISO date.")
+    simulate.add_argument("--end", type=_iso_date, required=True,
+                          help="Last simulated day, ISO date (true demand or sales must reach "
+                               "it).")
+    simulate.add_argument("--out", type=Path, required=True,
+                          help="Output folder (summary.json, trace.csv, baseline_grid.csv), "
+                               "replaced as a whole when the run succeeds.")
+    simulate.add_argument("--review-days", dest="review_days", type=_positive_int, default=7,
+                          help="Days between reviews (default: 7).")
+    simulate.add_argument("--target-fill-rate", dest="target_fill_rate", type=_share,
+                          default=0.95, help="Fill rate both policies aim at (default: 0.95).")
+    simulate.add_argument("--warmup-days", dest="warmup_days", type=_non_negative_int,
+                          default=None, help="First days left out of the metrics (default: "
+                          "the longest lead time plus a review period).")
+    simulate.add_argument("--forecast-every", dest="forecast_every", type=_positive_int,
+                          default=1, help="Reviews one forecast serves (default: 1, a new "
+                          "forecast at every review).")
+    simulate.add_argument("--seed", type=int, default=0,
+                          help="Seed of the supplier lead-time draws (default: 0).")
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text}")
+    return value
 
 
 def _add_horizon(parser: argparse.ArgumentParser) -> None:
@@ -207,6 +254,20 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     job = run_plan(settings, as_of=args.as_of, out=args.out or settings.output_dir,
                    folder=args.data, overrides=_overrides(args))
     print(describe_plan(job))
+    return 0
+
+
+@command("simulate")
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.simulate import describe_simulation, run_simulation
+    from replenishment.simulate import SimulationSettings
+
+    simulation = SimulationSettings(
+        review_days=args.review_days, target_fill_rate=args.target_fill_rate, seed=args.seed,
+        warmup_days=args.warmup_days, forecast_every=args.forecast_every)
+    job = run_simulation(settings, start=args.start, end=args.end, out=args.out,
+                         folder=args.data, simulation=simulation)
+    print(describe_simulation(job))
     return 0
 
 
