@@ -47,4 +47,4 @@ class ForecastConfig(BaseModel):
         True, description="Treat stockout and closure periods as censored demand.")
     zero_on_closure: bool = Field(True, description="Forecast zero on future closure days.")
     max_event_names: int = Field(8, ge=0, description="Events with their own timing features.")
-    n_jobs: int = Field(-1, description="Worker processes/threads (-1: all cores).")
+    n_jobs: int = Field(-1, description="LightGBM threads (-1: all cores).")

@@ -180,8 +180,11 @@ def sample_sku_paths(
         z = np.sqrt(shared) * common[sku_codes[rows] - start] + np.sqrt(1 - shared) * own
         s = sigma[rows][:, None, None]
         rate = mu[rows][:, None, :] * np.exp(s * z - 0.5 * s**2)
-        draws = rng.poisson(rate)
-        np.add.at(paths, sku_codes[rows], draws)
+        draws = rng.poisson(rate).astype("float64")
+        # rows are grouped by SKU: sum each SKU's channels in one reduction
+        codes = sku_codes[rows]
+        firsts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        paths[codes[firsts]] = np.add.reduceat(draws, firsts, axis=0)
     return DemandScenarios(skus, dates, paths)
 
 
