@@ -102,9 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--lead-time", dest="lead_times", action="append", default=[],
                       metavar="SUPPLIER=DAYS", help="What-if: a supplier's lead time (repeatable).")
 
+    run = sub.add_parser("run", help="Run the planning flow once (Prefect; a temporary local "
+                         "server unless PREFECT_API_URL is set).")
+    _add_common(run)
+    run.add_argument("--as-of", dest="as_of", type=_iso_date, default=None,
+                     help="Planning date, ISO; later sales are ignored "
+                          "(default: the last sales date).")
+
+    serve = sub.add_parser("serve", help="Serve the planning flow on the config's schedule "
+                           "(schedule.cron in schedule.timezone) until interrupted.")
+    _add_common(serve)
+
     _add_simulate(sub)
 
-    demo = sub.add_parser("demo", help="Run the main job on the embedded sample brand.")
+    demo = sub.add_parser("demo", help="Run the planning flow on the embedded sample brand.")
     _add_common(demo)
     return parser
 
@@ -257,6 +268,31 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("run")
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.runtime import prepare_prefect_environment
+
+    prepare_prefect_environment()  # before Prefect is first imported
+    from flows.flow import describe_outcome, planning_flow
+
+    config = str(args.config) if args.config is not None else None
+    print(describe_outcome(planning_flow(config, as_of=args.as_of)))
+    return 0
+
+
+@command("serve")
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.config is None:
+        raise UserError("replenish serve needs --config FILE (the deployment runs with it)")
+    from flows.runtime import prepare_prefect_environment
+
+    prepare_prefect_environment()
+    from flows.flow import serve_planning
+
+    serve_planning(settings, args.config)
+    return 0
+
+
 @command("simulate")
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     from flows.simulate import describe_simulation, run_simulation
@@ -273,9 +309,12 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("demo")
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.runtime import prepare_prefect_environment
+
+    prepare_prefect_environment()
     from flows.demo import run_demo
 
-    print(run_demo(settings))
+    print(run_demo(settings, args.config))
     return 0
 
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -21,9 +22,11 @@ from replenishment.config import PlanningConfig
 __all__ = [
     "ConfigError",
     "DataSource",
+    "FlowSettings",
     "NotifySettings",
     "NotifyTarget",
     "NotifyTeam",
+    "ScheduleSettings",
     "Settings",
     "SmtpSettings",
     "SupplierMailSettings",
@@ -140,6 +143,45 @@ class NotifySettings(BaseModel):
     supplier_mail: SupplierMailSettings = Field(default_factory=SupplierMailSettings)
 
 
+class ScheduleSettings(BaseModel):
+    """The ``schedule:`` section: when ``replenish serve`` runs the planning flow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cron: str = Field("0 6 * * *", description="Cron expression (minute hour day month weekday).")
+    timezone: str | None = Field(
+        None, description="IANA time zone the cron is read in (default: the top-level timezone)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ScheduleSettings:
+        if len(self.cron.split()) not in (5, 6):
+            raise ValueError(f"cron {self.cron!r}: expected 5 fields, e.g. '0 6 * * *'")
+        if self.timezone is not None:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError) as err:
+                raise ValueError(f"timezone {self.timezone!r}: not an IANA time zone") from err
+        return self
+
+
+class FlowSettings(BaseModel):
+    """The ``flow:`` section: retries, time limits and result cache of the planning flow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_retries: int = Field(3, ge=0, description="Retries of a source that fails to read.")
+    source_retry_delay_s: float = Field(
+        10.0, ge=0, description="First wait before a source is retried (doubles each retry).")
+    source_timeout_s: float = Field(600.0, gt=0, description="Time limit of one source read.")
+    stage_timeout_s: float = Field(
+        3600.0, gt=0, description="Time limit of one computing stage (validate, forecast, ...).")
+    result_storage: Path | None = Field(
+        None, description="Folder of cached stage results (default: PREFECT_HOME/storage); "
+        "relative to the working directory.")
+    cache_days: float = Field(7.0, gt=0, description="How long a cached stage result is reused.")
+
+
 class Settings(BaseSettings):
     """Everything a run needs. Relative paths are relative to the config file's folder."""
 
@@ -157,6 +199,8 @@ class Settings(BaseSettings):
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
     planning: PlanningConfig = Field(default_factory=PlanningConfig)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    flow: FlowSettings = Field(default_factory=FlowSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,12 +1,12 @@
-"""``replenish demo``: the main job on the embedded sample brand, from nothing to outputs."""
+"""``replenish demo``: the planning flow on the embedded sample brand, from nothing to outputs."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from flows.config import Settings
 from flows.errors import UserError
-from flows.jobs import describe_plan, run_plan
 
 __all__ = ["ensure_sample", "run_demo"]
 
@@ -27,18 +27,19 @@ def ensure_sample(settings: Settings) -> bool:
     return True
 
 
-def run_demo(settings: Settings) -> str:
-    """Generate the sample brand if absent, then run every stage; return the summary."""
+def run_demo(settings: Settings, config: Path | None) -> str:
+    """Generate the sample brand if absent, run the planning flow once; return its summary.
+
+    Call after :func:`flows.runtime.prepare_prefect_environment` (Prefect reads its settings
+    when first imported).
+    """
+    from flows.flow import describe_outcome, planning_flow
+
     ensure_sample(settings)
-    job = run_plan(settings, as_of=None, out=settings.output_dir)
-    forecast = job.forecast
-    lines = [
+    outcome = planning_flow(str(config) if config is not None else None)
+    return "\n".join([
         f"Demo finished for {settings.brand}",
-        f"  data:        {settings.data.folder}",
-        f"  forecast:    {job.out / 'forecast.csv'} ({forecast.channel['sku'].nunique():,} SKUs x "
-        f"{forecast.channel['channel'].nunique()} channels, {forecast.sku['date'].nunique()} days "
-        f"from {forecast.sku['date'].min().date()})",
-        describe_plan(job),
-        f"  run store:   {settings.store_url}",
-    ]
-    return "\n".join(lines)
+        f"  data:          {settings.data.folder}",
+        describe_outcome(outcome),
+        f"  run store:     {settings.store_url}",
+    ])

@@ -15,29 +15,49 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from pandas.tseries.frequencies import to_offset
 
 from flows.config import Settings
+from flows.errors import UserError
 from flows.exports import safe_filename, staged_output, write_csv, write_frame
 from flows.hashing import hash_frames, hash_mapping
 from flows.progress import Progress
-from flows.sources import load_dataset
+from flows.sources import (
+    RawTables,
+    SignalsResult,
+    fetch_signals,
+    load_dataset,
+    signals_cache_dir,
+    summarize,
+)
 from flows.store import RunKind, RunRecord, RunStore
 from forecasting.config import ForecastConfig
-from forecasting.engine import Forecaster, ForecastResult
-from replenishment.contract import Dataset
+from forecasting.contract import DemandData
+from forecasting.engine import Forecaster, ForecastResult, resolve_freq
+from replenishment.config import PlanningConfig
+from replenishment.contract import PLANNING_TABLES, Dataset, parse_dataset
 from replenishment.plan import PlanResult, plan
 from replenishment.whatif import PlanOverrides
 
 __all__ = [
     "ForecastJob",
     "PlanJob",
+    "check_plannable",
     "dataset_hashes",
     "describe_plan",
     "forecast_config",
+    "forecast_demand",
+    "plan_config_hash",
+    "plan_orders",
+    "plan_summary",
+    "previous_forecast",
+    "read_signals",
     "recorded_run",
     "run_forecast",
     "run_plan",
+    "save_plan_outputs",
     "sku_path",
+    "validate_tables",
     "write_plan_outputs",
 ]
 
@@ -79,6 +99,94 @@ def recorded_run(
                              error=f"{type(err).__name__}: {err}")
             raise
         store.finish_run(run.run_id, "succeeded", progress.timings)
+
+
+def read_signals(settings: Settings) -> SignalsResult | None:
+    """The signals API's tables (promotions, livestreams), or None when none is configured.
+
+    Raises :class:`~flows.errors.SourceError` when the API stays down after its retries and
+    no fallback to the last good rows is allowed.
+    """
+    source = settings.data
+    if not source.signals_url:
+        return None
+    return fetch_signals(
+        source.signals_url, source.signals_tables, cache_dir=signals_cache_dir(settings),
+        token_env=source.signals_token_env, timeout_s=source.signals_timeout_s,
+        retries=source.signals_retries, use_last_good=source.signals_use_last_good,
+        timezone=settings.timezone,
+    )
+
+
+def validate_tables(
+    raw: RawTables, origin: str, signals: SignalsResult | None, timezone: str,
+    require: tuple[str, ...] = PLANNING_TABLES,
+) -> tuple[Dataset, str]:
+    """Merge the signals into the raw tables and validate them; return the dataset and a
+    short summary. Raises :class:`DataContractError` naming every problem."""
+    tables = dict(raw)
+    warnings: list[str] = []
+    if signals is not None:
+        tables.update(signals.tables)
+        warnings = signals.warnings
+        origin += " + signals API"
+    dataset = parse_dataset(tables, timezone, require)
+    return dataset, summarize(dataset, tables, origin, warnings)
+
+
+def check_plannable(dataset: Dataset, config: ForecastConfig) -> None:
+    """Refuse, before any forecasting, data that planning cannot use: it plans day by day."""
+    freq = resolve_freq(dataset.demand, config)
+    if to_offset(freq) != to_offset("D"):
+        raise UserError(
+            f"planning needs daily sales, but the sales are at frequency {freq!r} "
+            f"({'set by forecast.freq' if config.freq else 'inferred from the sales dates'}): "
+            "give daily sales rows (one per date, sku and channel), or use "
+            "`replenish forecast` for a forecast at this frequency"
+        )
+
+
+def forecast_demand(
+    demand: DemandData, products: pd.DataFrame, config: ForecastConfig,
+    as_of: pd.Timestamp | None,
+) -> ForecastResult:
+    """Fit the forecasting engine on ``demand`` up to ``as_of`` and forecast the horizon."""
+    forecaster = Forecaster(config).fit(demand, as_of, products=products)
+    return forecaster.predict()
+
+
+def plan_orders(
+    dataset: Dataset, forecast: ForecastResult, config: PlanningConfig, as_of: pd.Timestamp,
+    previous: pd.DataFrame | None = None, overrides: PlanOverrides | None = None,
+) -> PlanResult:
+    """Orders, the order forecast, exceptions and alerts as of ``as_of``."""
+    if to_offset(forecast.freq) != to_offset("D"):
+        raise UserError(f"planning needs a daily forecast, got frequency {forecast.freq!r}")
+    return plan(dataset, forecast, config, as_of, previous=previous, overrides=overrides)
+
+
+def plan_config_hash(settings: Settings, overrides: PlanOverrides | None = None) -> str:
+    """The config part of a planning run's key in the run store."""
+    overrides_json = overrides.model_dump_json() if overrides else ""
+    return hash_mapping({"settings": settings.fingerprint(), "overrides": overrides_json})
+
+
+def previous_forecast(store: RunStore, as_of: pd.Timestamp, run_id: str) -> pd.DataFrame | None:
+    """The SKU forecast of the latest earlier plan, for CPFR's forecast-move exception."""
+    previous = store.latest_run("plan", before_as_of=as_of.date(), exclude_run_id=run_id)
+    return None if previous is None else store.load_output(previous.run_id, "forecast_sku")
+
+
+def save_plan_outputs(
+    store: RunStore, run_id: str, forecast: ForecastResult, result: PlanResult
+) -> None:
+    """Keep the run's frames in the run store (replacing an earlier attempt's)."""
+    store.save_outputs(run_id, {
+        "forecast_channel": forecast.channel, "forecast_sku": result.forecast,
+        "models": forecast.models, "scores": forecast.scores, "orders": result.orders,
+        "order_forecast": result.order_forecast, "exceptions": result.exceptions,
+        "alerts": result.alerts, "levels": result.levels,
+    })
 
 
 @dataclass(frozen=True)
@@ -140,12 +248,6 @@ class PlanJob:
     files: dict[str, Path]
 
 
-def _previous_forecast(store: RunStore, as_of: pd.Timestamp, run_id: str) -> pd.DataFrame | None:
-    """The SKU forecast of the latest earlier plan, for CPFR's forecast-move exception."""
-    previous = store.latest_run("plan", before_as_of=as_of.date(), exclude_run_id=run_id)
-    return None if previous is None else store.load_output(previous.run_id, "forecast_sku")
-
-
 def write_plan_outputs(result: PlanResult, forecast: ForecastResult, folder: Path,
                        summary: dict[str, object]) -> dict[str, Path]:
     """Every file a planner and the suppliers receive, into ``folder``."""
@@ -168,6 +270,7 @@ def write_plan_outputs(result: PlanResult, forecast: ForecastResult, folder: Pat
 
 
 def plan_summary(result: PlanResult, run_id: str, as_of: pd.Timestamp) -> dict[str, object]:
+    """The run's headline numbers, written as ``summary.json``."""
     report = result.report
     severities = result.alerts["severity"].value_counts().to_dict() if len(result.alerts) else {}
     return {
@@ -199,31 +302,24 @@ def run_plan(
     progress = Progress(4, quiet=quiet)
     with progress.step("loading and validating data"):
         dataset, summary = load_dataset(settings, folder)
+        check_plannable(dataset, settings.forecast)
     progress.say(summary)
     origin = pd.Timestamp(as_of) if as_of else pd.Timestamp(dataset.demand.sales["date"].max())
-    overrides_json = overrides.model_dump_json() if overrides else ""
-    config_hash = hash_mapping({"settings": settings.fingerprint(), "overrides": overrides_json})
-    with recorded_run(settings, "plan", origin, config_hash,
+    with recorded_run(settings, "plan", origin, plan_config_hash(settings, overrides),
                       dataset_hashes(dataset), progress) as (store, run):
         with progress.step(f"forecasting {settings.forecast.horizon} periods ahead"):
-            forecaster = Forecaster(settings.forecast)
-            forecaster.fit(dataset.demand, origin, products=dataset.supply.products)
-            forecast = forecaster.predict()
+            forecast = forecast_demand(dataset.demand, dataset.supply.products,
+                                       settings.forecast, origin)
         with progress.step("planning orders, order forecasts and alerts"):
-            previous = _previous_forecast(store, origin, run.run_id)
-            result = plan(dataset, forecast, settings.planning, origin, previous=previous,
-                          overrides=overrides)
+            previous = previous_forecast(store, origin, run.run_id)
+            result = plan_orders(dataset, forecast, settings.planning, origin, previous,
+                                 overrides)
         with progress.step("writing outputs"):
             summary_data = plan_summary(result, run.run_id, origin)
             with staged_output(out) as staging:
                 write_plan_outputs(result, forecast, staging, summary_data)
             files = {p.relative_to(out).as_posix(): p for p in sorted(out.rglob("*.*"))}
-            store.save_outputs(run.run_id, {
-                "forecast_channel": forecast.channel, "forecast_sku": result.forecast,
-                "models": forecast.models, "scores": forecast.scores, "orders": result.orders,
-                "order_forecast": result.order_forecast, "exceptions": result.exceptions,
-                "alerts": result.alerts, "levels": result.levels,
-            })
+            save_plan_outputs(store, run.run_id, forecast, result)
     return PlanJob(run.run_id, forecast, result, dataset, out, files)
 
 
