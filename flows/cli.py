@@ -84,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
                           help="Output file, .csv or .parquet; the SKU-level (all channels) "
                                "forecast goes beside it as NAME_sku.EXT.")
 
+    backtest = sub.add_parser("backtest", help="Rolling-origin evaluation of every model.")
+    _add_common(backtest)
+    _add_data(backtest)
+    _add_horizon(backtest)
+    backtest.add_argument("--windows", type=_positive_int, default=3,
+                          help="Rolling origins, each a horizon apart (default: 3).")
+    backtest.add_argument("--out", type=Path, required=True,
+                          help="Output folder for the score tables and the plot.")
+
     plan = sub.add_parser("plan", help="Forecast, then plan supplier orders, CPFR files and "
                           "alerts.")
     _add_common(plan)
@@ -304,6 +313,16 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     job = run_simulation(settings, start=args.start, end=args.end, out=args.out,
                          folder=args.data, simulation=simulation)
     print(describe_simulation(job))
+    return 0
+
+
+@command("backtest")
+def _backtest(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.backtest import describe_backtest, run_backtest
+
+    job = run_backtest(settings, out=args.out, folder=args.data, horizon=args.horizon,
+                       windows=args.windows, freq=args.freq, as_of=args.as_of)
+    print(describe_backtest(job))
     return 0
 
 
