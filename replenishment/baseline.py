@@ -4,7 +4,11 @@ At each review, per SKU: the average daily sales of the last ``average_days`` da
 recorded: days out of stock count as sold, so the average drops after a stockout), the cover
 ``(on hand + on order) / average``; when the cover falls below ``reorder_days`` (M), order up
 to ``cover_days`` (N) days of average sales, rounded up to whole case packs and to at least
-the MOQ. SKUs that sold nothing lately are not ordered; discontinued ones never.
+the MOQ. SKUs that sold nothing lately are not ordered; discontinued ones never. Like the
+engine's orders, a supplier's order then meets the supplier's terms: it is scaled up to the
+minimum order value (every line in proportion, whole cases) and down to the capacity of one
+order (whole cases; capacity wins when the two conflict, since a supplier cannot ship more
+than it makes).
 
 :func:`tune_baseline` searches a grid of (N, M) for the cheapest rule that reaches a target
 fill rate, so the engine's policy is compared with the baseline at the same service.
@@ -25,6 +29,7 @@ __all__ = [
     "REORDER_DAYS_GRID",
     "BaselineRule",
     "BaselineTuning",
+    "SupplierTerms",
     "baseline_policy",
     "case_quantities",
     "tune_baseline",
@@ -60,11 +65,40 @@ def case_quantities(need: np.ndarray, case_pack: np.ndarray, moq: np.ndarray) ->
     return np.where(need > 0, qty, 0.0)
 
 
+@dataclass(frozen=True)
+class SupplierTerms:
+    """Per SKU: ``supplier`` (a position), ``unit_cost``, ``case_pack``, ``moq``; per
+    supplier: ``min_order_value`` and ``capacity_units`` of one order (inf: unlimited)."""
+
+    supplier: np.ndarray
+    unit_cost: np.ndarray
+    case_pack: np.ndarray
+    moq: np.ndarray
+    min_order_value: np.ndarray
+    capacity_units: np.ndarray
+
+    def apply(self, qty: np.ndarray) -> np.ndarray:
+        """``qty`` (whole cases, at least the MOQ) scaled to each supplier's terms."""
+        out = qty.astype(float).copy()
+        case = np.maximum(self.case_pack, 1)
+        for j in np.unique(self.supplier[out > 0]):
+            lines = (self.supplier == j) & (out > 0)
+            value = float((out[lines] * self.unit_cost[lines]).sum())
+            if 0 < value < self.min_order_value[j]:
+                scaled = out[lines] * self.min_order_value[j] / value
+                out[lines] = np.ceil(scaled / case[lines]) * case[lines]
+            units = float(out[lines].sum())
+            if units > self.capacity_units[j]:
+                scaled = out[lines] * self.capacity_units[j] / units
+                capped = np.floor(scaled / case[lines]) * case[lines]
+                out[lines] = np.where(capped >= self.moq[lines], capped, 0.0)
+        return out
+
+
 def baseline_policy(
     rule: BaselineRule,
     recent_sales: np.ndarray,
-    case_pack: np.ndarray,
-    moq: np.ndarray,
+    terms: SupplierTerms,
     orderable: np.ndarray,
 ) -> Policy:
     """The rule as a policy. ``recent_sales[i, k]`` are the units of SKU ``i`` sold on the
@@ -82,7 +116,7 @@ def baseline_policy(
         position = state.on_hand + state.on_order(len(state.on_hand))
         due = orderable & (average > 0) & (position < rule.reorder_days * average)
         need = np.where(due, rule.cover_days * average - position, 0.0)
-        return case_quantities(need, case_pack, moq)
+        return terms.apply(case_quantities(need, terms.case_pack, terms.moq))
 
     return decide
 

@@ -15,6 +15,10 @@ The engine plans for a fill-rate target: ``service_target = "fill_rate"`` and ev
 service level (products and ABC classes alike) set to ``target_fill_rate``. Suppliers are
 reviewed at the simulation's cadence, so their ``review_days`` is set to it.
 
+Products without any sales before ``start`` (launches during the replay) are left out:
+neither policy has a history to plan them from, and their launch buy is a decision of its
+own. They are listed in the summary.
+
 Demand is what customers wanted: true demand when known (the sample brand writes it), else
 the recorded sales — then days that were out of stock understate demand, and the simulated
 service is flattered on them. Start stock is the stock on hand at ``start`` when known, else
@@ -48,12 +52,13 @@ from replenishment.baseline import (
     COVER_DAYS_GRID,
     REORDER_DAYS_GRID,
     BaselineRule,
+    SupplierTerms,
     baseline_policy,
     tune_baseline,
 )
 from replenishment.config import PlanningConfig
 from replenishment.contract import INVENTORY, OPEN_ORDERS, Dataset, SupplyData
-from replenishment.plan import STOPPED_STATUSES, ForecastLike, PlanResult, plan
+from replenishment.plan import ForecastLike, PlanResult, plan
 from replenishment.replay import Policy, Replay, ReviewState, World, draw_lead_days, replay
 from replenishment.sim_metrics import METRIC_KEYS, replay_metrics, replay_trace
 
@@ -328,6 +333,19 @@ def _rounded(metrics: dict[str, float]) -> dict[str, float | int | None]:
     return out
 
 
+def _products_with_history(dataset: Dataset, start: pd.Timestamp
+                           ) -> tuple[pd.DataFrame, list[str]]:
+    """Products sold before ``start``, and the others (sorted)."""
+    sales = dataset.demand.sales
+    sold = set(sales.loc[sales["date"] < start, "sku"])
+    products = dataset.supply.products
+    known = products["sku"].isin(sold)
+    if not known.any():
+        raise ValueError(f"no product has sales before the start {start.date()}: there is "
+                         "no history to plan from")
+    return products[known].reset_index(drop=True), sorted(products.loc[~known, "sku"])
+
+
 def _simulated_products(products: pd.DataFrame, target: float) -> pd.DataFrame:
     """Every SKU aims at ``target``; statuses describe the catalogue as of the data's last
     day, not as of the replayed days, so every product counts as active."""
@@ -355,12 +373,13 @@ def simulate(
     target = settings.target_fill_rate
     config = simulation_planning_config(planning or PlanningConfig(), target,
                                         settings.review_days)
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    products, without_history = _products_with_history(dataset, start)
     supply = dataset.supply
     suppliers = supply.suppliers.assign(review_days=float(settings.review_days))
     simulated = Dataset(dataset.demand, SupplyData(
-        products=_simulated_products(supply.products, target), suppliers=suppliers))
-    world = build_world(simulated, demand, pd.Timestamp(start), pd.Timestamp(end),
-                        settings.review_days, settings.seed)
+        products=_simulated_products(products, target), suppliers=suppliers))
+    world = build_world(simulated, demand, start, end, settings.review_days, settings.seed)
     warmup = _warmup_days(world, settings)
     started = time.perf_counter()
     engine = EnginePolicy(simulated, world, forecast, config, settings.forecast_every)
@@ -372,14 +391,12 @@ def simulate(
         return replay_metrics(world, result, warmup)
 
     started = time.perf_counter()
-    products = simulated.supply.products.set_index("sku").reindex(world.skus)
-    status = products["status"] if "status" in products else pd.Series("", index=products.index)
-    orderable = ~status.astype(str).str.lower().isin(STOPPED_STATUSES).to_numpy()
+    terms = _supplier_terms(simulated.supply, world, config)
+    orderable = np.ones(len(world.skus), dtype=bool)  # statuses do not apply (see above)
     recent = _recent_sales(dataset.demand.sales, world, settings.average_days)
 
     def make_baseline(rule: BaselineRule) -> Policy:
-        return baseline_policy(rule, recent, products["case_pack"].to_numpy(dtype=float),
-                               products["moq"].to_numpy(dtype=float), orderable)
+        return baseline_policy(rule, recent, terms, orderable)
 
     tuning = tune_baseline(world, stock, make_baseline, evaluate, target,
                            settings.cover_days_grid, settings.reorder_days_grid,
@@ -403,6 +420,7 @@ def simulate(
         "review_days": settings.review_days,
         "reviews": len(world.review_days),
         "skus": len(world.skus),
+        "skus_without_history": without_history,
         "demand_units": round(float(world.demand[:, :, warmup:].sum()), 1),
         "start_stock": "given" if start_stock is not None else "first plan's order-up-to",
         "seconds": {"policy": round(policy_seconds, 1),
@@ -425,6 +443,21 @@ def _warmup_days(world: World, settings: SimulationSettings) -> int:
         raise ValueError(f"warmup_days ({settings.warmup_days}) leaves none of the "
                          f"{world.n_days} simulated days to measure")
     return settings.warmup_days
+
+
+def _supplier_terms(supply: SupplyData, world: World, config: PlanningConfig) -> SupplierTerms:
+    """The supplier terms the engine's optimiser honours, for the baseline's orders."""
+    products = supply.products.set_index("sku").reindex(world.skus)
+    suppliers = supply.suppliers.drop_duplicates("supplier").set_index("supplier")
+    suppliers = suppliers.reindex(world.suppliers)
+    weekly = suppliers["capacity_units_per_week"].astype(float).fillna(np.inf)
+    return SupplierTerms(
+        supplier=world.supplier, unit_cost=world.unit_cost,
+        case_pack=products["case_pack"].to_numpy(dtype=float),
+        moq=products["moq"].to_numpy(dtype=float),
+        min_order_value=suppliers["min_order_value"].fillna(0.0).to_numpy(dtype=float),
+        capacity_units=(weekly * config.capacity_weeks).to_numpy(dtype=float),
+    )
 
 
 def _saving(policy: dict[str, float], baseline: dict[str, float]) -> float | None:

@@ -16,7 +16,13 @@ from flows.cli import main
 from flows.sample import generate_brand, write_brand
 from flows.store import RunStore
 from forecasting.contract import DemandData
-from replenishment.baseline import BaselineRule, baseline_policy, case_quantities, tune_baseline
+from replenishment.baseline import (
+    BaselineRule,
+    SupplierTerms,
+    baseline_policy,
+    case_quantities,
+    tune_baseline,
+)
 from replenishment.contract import Dataset, parse_dataset
 from replenishment.plan import ForecastLike
 from replenishment.replay import Policy, Replay, ReviewState, World, draw_lead_days, replay
@@ -157,6 +163,14 @@ def _state(on_hand: float, on_order: float, sold_per_day: float) -> ReviewState:
                        np.zeros_like(served, dtype=bool))
 
 
+def _terms(case_pack: float = 12.0, moq: float = 60.0, min_order_value: float = 0.0,
+           capacity: float = np.inf, skus: int = 1) -> SupplierTerms:
+    return SupplierTerms(
+        supplier=np.zeros(skus, dtype=np.int64), unit_cost=np.full(skus, 2.0),
+        case_pack=np.full(skus, case_pack), moq=np.full(skus, moq),
+        min_order_value=np.array([min_order_value]), capacity_units=np.array([capacity]))
+
+
 @pytest.mark.parametrize(("on_hand", "on_order", "sold", "orderable", "expected"), [
     (10.0, 0.0, 2.0, True, 60.0),    # cover 5 < 14 days: need 28*2-10 = 46 -> 4 cases -> MOQ 60
     (10.0, 70.0, 2.0, True, 0.0),    # on order counts: cover 40 days
@@ -168,14 +182,23 @@ def test_baseline_orders_up_to_n_days_when_cover_falls_below_m(
     on_hand: float, on_order: float, sold: float, orderable: bool, expected: float,
 ) -> None:
     policy = baseline_policy(BaselineRule(cover_days=28, reorder_days=14), np.zeros((1, 28)),
-                             case_pack=np.array([12.0]), moq=np.array([60.0]),
-                             orderable=np.array([orderable]))
+                             _terms(), orderable=np.array([orderable]))
     assert policy(_state(on_hand, on_order, sold)).tolist() == [expected]
 
 
+def test_baseline_orders_meet_the_suppliers_minimum_value_and_capacity() -> None:
+    two = _terms(case_pack=10, moq=0, min_order_value=400.0, skus=2)
+    # 30 + 10 units at 2.00 = 80 < 400: scaled x5 in whole cases
+    assert two.apply(np.array([30.0, 10.0])).tolist() == [150.0, 50.0]
+    assert two.apply(np.array([0.0, 0.0])).tolist() == [0.0, 0.0]
+    capped = _terms(case_pack=10, moq=20, capacity=100.0, skus=2)
+    # 180 units > 100: scaled by 100/180 to whole cases; a line under its MOQ is dropped
+    assert capped.apply(np.array([150.0, 30.0])).tolist() == [80.0, 0.0]
+
+
 def test_baseline_average_starts_from_the_recorded_sales_before_the_simulation() -> None:
-    policy = baseline_policy(BaselineRule(28, 14), np.full((1, 28), 3.0), np.array([1.0]),
-                             np.array([0.0]), np.array([True]))
+    policy = baseline_policy(BaselineRule(28, 14), np.full((1, 28), 3.0),
+                             _terms(case_pack=1, moq=0), np.array([True]))
     state = ReviewState(0, 0, pd.Timestamp("2025-01-06"), np.array([0.0]),
                         _state(0, 0, 0).open_orders.iloc[:0], np.zeros((1, 1, 0)),
                         np.zeros((1, 1, 0), dtype=bool))
@@ -193,7 +216,7 @@ def test_tuning_keeps_the_cheapest_rule_reaching_the_target() -> None:
     recent = np.full((1, 28), 4.0)
 
     def make(rule: BaselineRule) -> Policy:
-        return baseline_policy(rule, recent, np.array([1.0]), np.array([0.0]), np.array([True]))
+        return baseline_policy(rule, recent, _terms(case_pack=1, moq=0), np.array([True]))
 
     def evaluate(run: Replay) -> dict[str, float]:
         return replay_metrics(world, run)
@@ -219,11 +242,12 @@ def test_summary_has_exactly_the_promised_keys(result: SimulationResult) -> None
     for side in ("policy", "baseline"):
         assert list(summary[side]) == list(METRIC_KEYS)
         assert 0 <= summary[side]["fill_rate"] <= 1
-    assert summary["reviews"] == 4 and summary["days"] == 28 and summary["skus"] == 12
+    assert summary["reviews"] == 4 and summary["days"] == 28
+    assert summary["skus"] + len(summary["skus_without_history"]) == 12
     assert json.loads(json.dumps(summary)) == summary
     trace = result.trace
     assert set(trace["policy"]) == {"policy", "baseline"}
-    assert len(trace) == 2 * 28 * 12
+    assert len(trace) == 2 * 28 * summary["skus"]
 
 
 def test_policy_places_the_engine_plans_orders(result: SimulationResult) -> None:
@@ -243,6 +267,22 @@ def test_same_seed_same_simulation_other_seed_other_delays(
     pd.testing.assert_frame_equal(again.trace, result.trace)
     other = _simulate(brand_dataset, seed=1)
     assert not np.array_equal(other.world.lead_days, result.world.lead_days)
+
+
+def test_products_never_sold_before_the_start_are_left_out(
+    brand_dataset: tuple[Dataset, pd.DataFrame, pd.Series],
+) -> None:
+    dataset, demand, stock = brand_dataset
+    sales = dataset.demand.sales
+    late = str(sales["sku"].iloc[0])
+    dropped = sales[(sales["sku"] != late) | (sales["date"] >= START)]
+    data = Dataset(DemandData(dropped, dataset.demand.promotions, dataset.demand.livestreams,
+                              dataset.demand.events, dataset.demand.prices), dataset.supply)
+    settings = SimulationSettings(warmup_days=0, cover_days_grid=(28,), reorder_days_grid=(14,))
+    run = simulate(data, demand, START, START + pd.Timedelta(days=6), recent_mean_forecast,
+                   settings=settings, start_stock=stock)
+    assert late in run.summary["skus_without_history"]
+    assert late not in set(run.world.skus)
 
 
 def test_without_known_stock_the_first_plan_sets_the_start(
@@ -287,7 +327,7 @@ def test_cli_writes_summary_trace_and_records_the_run(brand_folder: Path, tmp_pa
     assert summary["demand_source"].startswith("true demand")
     assert summary["start_stock"] == "given"
     trace = pd.read_csv(out / "trace.csv", encoding="utf-8-sig")
-    assert len(trace) == 2 * 14 * 10
+    assert len(trace) == 2 * 14 * summary["skus"]
     with RunStore(f"sqlite:///{tmp_path / 'runs.db'}") as store:
         run = store.get_run(summary["run_id"])
         assert run is not None and run.kind == "simulate" and run.status == "succeeded"
