@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+import re
+import time
+from collections.abc import Iterable, Mapping
 from datetime import date
 from functools import cache
 from importlib import metadata
@@ -26,7 +28,9 @@ import forecasting
 import replenishment
 from flows.hashing import hash_frame
 
-__all__ = ["code_version", "content_key", "fingerprint"]
+__all__ = ["code_version", "content_key", "fingerprint", "prune_stage_results"]
+
+_KEY = re.compile(r"^(?P<stage>[a-z][a-z0-9_-]*)-[0-9a-f]{64}$")
 
 
 @cache
@@ -89,3 +93,24 @@ def content_key(stage: str, inputs: Mapping[str, object]) -> str:
     payload = json.dumps({"code": code_version(), "inputs": fingerprint(dict(inputs))},
                          sort_keys=True, default=str)
     return f"{stage}-{hashlib.sha256(payload.encode()).hexdigest()}"
+
+
+def prune_stage_results(folder: Path, stages: Iterable[str], max_age_s: float) -> list[Path]:
+    """Delete cached results of ``stages`` in ``folder`` older than ``max_age_s`` seconds.
+
+    Keys change whenever the sales do, so without pruning the cache grows by a run's worth
+    of results every day. Only files named like :func:`content_key` keys of the given stages
+    are touched; return the deleted paths.
+    """
+    wanted = set(stages)
+    cutoff = time.time() - max_age_s
+    deleted: list[Path] = []
+    if not folder.is_dir():
+        return deleted
+    for path in folder.iterdir():
+        match = _KEY.match(path.name)
+        if match and match["stage"] in wanted and path.is_file() \
+                and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            deleted.append(path)
+    return deleted

@@ -27,6 +27,7 @@ from prefect.schedules import Cron
 from prefect.states import State
 
 from flows.artifacts import publish_artifacts
+from flows.cache import prune_stage_results
 from flows.config import Settings, load_settings
 from flows.jobs import (
     check_plannable,
@@ -45,7 +46,7 @@ from flows.publish import (
 )
 from flows.report import stored_forecasts
 from flows.store import RunStore
-from flows.tasks import PlanningTasks, planning_tasks
+from flows.tasks import CACHED_STAGES, PlanningTasks, planning_tasks, result_folder
 from replenishment.contract import Dataset
 
 __all__ = [
@@ -186,6 +187,8 @@ def run_planning(settings: Settings, as_of: str | None = None, *,
             _announce_failure(settings, run.run_id, origin, reason, progress)
             raise
         store.finish_run(run.run_id, "succeeded", progress.timings)
+    prune_stage_results(result_folder(settings), CACHED_STAGES,
+                        settings.flow.cache_days * 86_400)
     return PlanningOutcome(run.run_id, origin, out, files, report, summary, description,
                            tuple(cached), notices)
 

@@ -21,6 +21,7 @@ from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.context import TaskRunContext
+from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH
 from prefect.states import State
 from prefect.tasks import exponential_backoff
 
@@ -46,6 +47,7 @@ from replenishment.contract import Dataset
 from replenishment.plan import PlanResult
 
 __all__ = [
+    "CACHED_STAGES",
     "PlanningTasks",
     "export_task",
     "forecast_task",
@@ -55,6 +57,7 @@ __all__ = [
     "pull_signals",
     "pull_tables",
     "report_task",
+    "result_folder",
     "stage_cache_key",
     "validate_task",
 ]
@@ -105,6 +108,10 @@ def forecast_task(demand: DemandData, products: pd.DataFrame, config: ForecastCo
 def plan_task(dataset: Dataset, forecast: ForecastResult, config: PlanningConfig,
          as_of: pd.Timestamp, previous: pd.DataFrame | None) -> PlanResult:
     return plan_orders(dataset, forecast, config, as_of, previous)
+
+
+# Names of the cached tasks: the prefixes of their cache keys.
+CACHED_STAGES = tuple(t.name for t in (validate_task, forecast_task, plan_task))
 
 
 @task(name="export", **_NOT_CACHED)
@@ -170,3 +177,11 @@ def planning_tasks(settings: Settings) -> PlanningTasks:
         report=report_task.with_options(**side_effect),
         notify=notify_task.with_options(**side_effect),
     )
+
+
+def result_folder(settings: Settings) -> Path:
+    """Where the cached stage results are kept: ``flow.result_storage`` or Prefect's local
+    result storage (``PREFECT_HOME/storage`` unless configured otherwise)."""
+    if settings.flow.result_storage is not None:
+        return settings.flow.result_storage.resolve()
+    return Path(PREFECT_RESULTS_LOCAL_STORAGE_PATH.value())

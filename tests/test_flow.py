@@ -222,6 +222,15 @@ def test_a_source_down_fails_the_run_and_keeps_the_previous_outputs(
     assert "FAILED" in notice and closed in notice
     [request] = receiver.requests
     assert "FAILED" in request.json()["title"] and "cannot connect" in request.json()["message"]
+    # The source was tried again (flow.source_retries: 1) before the run gave up.
+    from prefect import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+
+    with get_client(sync_client=True) as client:
+        pulls = client.read_task_runs(task_run_filter=TaskRunFilter(
+            name=TaskRunFilterName(like_="pull-signals")))
+    [failed_pull] = [run for run in pulls if run.state is not None and run.state.is_failed()]
+    assert failed_pull.run_count == 2
 
 
 def test_source_retries_with_backoff_only_for_sources() -> None:
@@ -292,3 +301,34 @@ def test_deployments_follow_the_schedule(tmp_path: Path) -> None:
     [cron] = declared["schedules"]
     assert (cron["cron"], cron["timezone"]) == (settings.schedule.cron,
                                                 settings.schedule.timezone)
+
+
+def test_stage_keys_follow_content_not_row_order() -> None:
+    from flows.cache import content_key
+    from forecasting.config import ForecastConfig
+
+    sales = pd.DataFrame({"sku": ["A", "B"], "units": [3, 5]})
+    key = content_key("forecast", {"sales": sales, "config": ForecastConfig()})
+    assert key == content_key("forecast", {"sales": sales.iloc[::-1],
+                                           "config": ForecastConfig()})
+    assert key != content_key("forecast", {"sales": sales.assign(units=[3, 6]),
+                                           "config": ForecastConfig()})
+    assert key != content_key("forecast", {"sales": sales,
+                                           "config": ForecastConfig(horizon=7)})
+    with pytest.raises(TypeError, match="no content fingerprint for object"):
+        content_key("forecast", {"thing": object()})
+
+
+def test_old_stage_results_are_pruned(tmp_path: Path) -> None:
+    from flows.cache import prune_stage_results
+
+    digest = "0" * 64
+    old, fresh = tmp_path / f"forecast-{digest}", tmp_path / f"plan-{digest}"
+    foreign = tmp_path / f"other-{digest}"
+    for path in (old, fresh, foreign):
+        path.write_bytes(b"result")
+    for path in (old, foreign):
+        os.utime(path, (0, 0))
+    deleted = prune_stage_results(tmp_path, ("forecast", "plan"), max_age_s=3600)
+    assert deleted == [old]
+    assert fresh.exists() and foreign.exists()
