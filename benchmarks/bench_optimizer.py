@@ -16,28 +16,18 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import time
-from pathlib import Path
 
+from benchmarks.docs import cpu_model, write_section
 from replenishment.config import PlanningConfig
 from replenishment.optimizer import optimize_orders
 from replenishment.synthetic import synthetic_order_problem
 
 SIZES = ((500, 20), (2_000, 50), (5_000, 100))
 BUDGET_SHARE = 0.6
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 SECTION = "## Optimiser"
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def run(sizes: tuple[tuple[int, int], ...], config: PlanningConfig) -> list[dict[str, object]]:
@@ -69,7 +59,7 @@ def markdown(rows: list[dict[str, object]], config: PlanningConfig) -> str:
     head = (
         f"{SECTION}\n\n"
         f"`benchmarks/bench_optimizer.py`, {today}, {os.cpu_count()} cores "
-        f"(`nproc`), {_cpu_model()}, Python {platform.python_version()}; machine shared with "
+        f"(`nproc`), {cpu_model()}, Python {platform.python_version()}; machine shared with "
         f"other jobs while measured. HiGHS via PuLP, time limit {config.time_limit_s:g} s, "
         f"mip_gap {config.mip_gap:g}, {config.shortage_breakpoints} shortage breakpoints per "
         "SKU, 200 demand paths per SKU. Seeded synthetic catalogues (case packs, MOQs, "
@@ -91,15 +81,6 @@ def markdown(rows: list[dict[str, object]], config: PlanningConfig) -> str:
     return head + body
 
 
-def write_section(text: str) -> None:
-    """Replace the Optimiser section of docs/benchmarks.md (other sections stay intact)."""
-    current = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    DOC.write_text(updated, encoding="utf-8")
 
 
 def main() -> None:
@@ -112,7 +93,7 @@ def main() -> None:
     text = markdown(rows, config)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,12 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.docs import cpu_model, write_section
 from flows.report import ReportInputs, ReportOptions, recent_accuracy, render_report
 from replenishment.alerts import SEVERITIES
 
@@ -32,7 +31,6 @@ HISTORY_DAYS = 730
 HORIZON = 56
 CHANNELS = ("tmall", "jd", "douyin")
 PREVIOUS_RUNS = 8
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 SECTION = "## Report"
 
 
@@ -113,21 +111,13 @@ def run(sizes: tuple[int, ...], options: ReportOptions) -> list[dict[str, object
     return rows
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
     head = (
         f"{SECTION}\n\n"
         f"`benchmarks/bench_report.py`, {dt.date.today().isoformat()}, {os.cpu_count()} cores, "
-        f"{_cpu_model()}, Python {platform.python_version()}; machine shared with other jobs "
+        f"{cpu_model()}, Python {platform.python_version()}; machine shared with other jobs "
         f"while measured. Seeded synthetic runs: {HISTORY_DAYS} days of daily sales on "
         f"{len(CHANNELS)} channels, a {HORIZON}-day forecast, orders for a third of the SKUs, "
         f"alerts for a quarter, {PREVIOUS_RUNS} earlier runs in the accuracy table. `render` "
@@ -145,15 +135,6 @@ def markdown(rows: list[dict[str, object]]) -> str:
     return head + body
 
 
-def write_section(text: str) -> None:
-    """Replace the Report section of docs/benchmarks.md (other sections stay intact)."""
-    current = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    DOC.write_text(updated, encoding="utf-8")
 
 
 def main() -> None:
@@ -165,7 +146,7 @@ def main() -> None:
     text = markdown(rows)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":
