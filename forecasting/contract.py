@@ -28,8 +28,12 @@ __all__ = [
     "Problem",
     "TableSpec",
     "aggregate_sales",
+    "at_least",
+    "between",
     "check_ordered",
     "empty_table",
+    "greater_than",
+    "one_of",
     "parse_demand_tables",
     "parse_table",
 ]
@@ -101,22 +105,22 @@ class TableSpec:
         return [name for name, col in self.columns.items() if col.required]
 
 
-def _ge(bound: float) -> pa.Check:
+def at_least(bound: float) -> pa.Check:
     return pa.Check(lambda s: s >= bound, error=f"a number >= {bound:g}", ignore_na=True)
 
 
-def _gt(bound: float) -> pa.Check:
+def greater_than(bound: float) -> pa.Check:
     return pa.Check(lambda s: s > bound, error=f"a number > {bound:g}", ignore_na=True)
 
 
-def _between(low: float, high: float) -> pa.Check:
+def between(low: float, high: float) -> pa.Check:
     return pa.Check(
         lambda s: (s >= low) & (s <= high), error=f"a number from {low:g} to {high:g}",
         ignore_na=True,
     )
 
 
-def _one_of(*allowed: str) -> pa.Check:
+def one_of(*allowed: str) -> pa.Check:
     return pa.Check(lambda s: s.isin(allowed), error=f"one of {', '.join(allowed)}", ignore_na=True)
 
 
@@ -126,8 +130,8 @@ SALES = TableSpec(
         "date": ColumnSpec("date", required=True),
         "sku": ColumnSpec("str", required=True),
         "channel": ColumnSpec("str", required=True),
-        "units": ColumnSpec("float", required=True, checks=(_ge(0),)),
-        "price": ColumnSpec("float", checks=(_gt(0),)),
+        "units": ColumnSpec("float", required=True, checks=(at_least(0),)),
+        "price": ColumnSpec("float", checks=(greater_than(0),)),
         "stockout": ColumnSpec("flag"),
     },
 )
@@ -140,7 +144,7 @@ PROMOTIONS = TableSpec(
         "sku": ColumnSpec("str"),
         "category": ColumnSpec("str"),
         "channel": ColumnSpec("str"),
-        "discount": ColumnSpec("float", checks=(_between(0, 1),)),
+        "discount": ColumnSpec("float", checks=(between(0, 1),)),
     },
     ordered=(("start", "end"),),
 )
@@ -152,8 +156,8 @@ LIVESTREAMS = TableSpec(
         "channel": ColumnSpec("str", required=True),
         "sku": ColumnSpec("str"),
         "host": ColumnSpec("str"),
-        "expected_viewers": ColumnSpec("float", checks=(_ge(0),)),
-        "planned_units": ColumnSpec("float", checks=(_ge(0),)),
+        "expected_viewers": ColumnSpec("float", checks=(at_least(0),)),
+        "planned_units": ColumnSpec("float", checks=(at_least(0),)),
     },
     ordered=(("start", "end"),),
 )
@@ -163,7 +167,7 @@ EVENTS = TableSpec(
         "start": ColumnSpec("date", required=True),
         "end": ColumnSpec("date", required=True),
         "name": ColumnSpec("str", required=True),
-        "kind": ColumnSpec("str", checks=(_one_of("festival", "holiday", "closure"),)),
+        "kind": ColumnSpec("str", checks=(one_of("festival", "holiday", "closure"),)),
         "channel": ColumnSpec("str"),
         "sku": ColumnSpec("str"),
     },
@@ -174,7 +178,7 @@ PRICES = TableSpec(
     {
         "date": ColumnSpec("date", required=True),
         "sku": ColumnSpec("str", required=True),
-        "price": ColumnSpec("float", required=True, checks=(_gt(0),)),
+        "price": ColumnSpec("float", required=True, checks=(greater_than(0),)),
         "channel": ColumnSpec("str"),
     },
     unique=("date", "sku", "channel"),

@@ -15,7 +15,9 @@ from forecasting.contract import (
     DemandData,
     Problem,
     TableSpec,
+    at_least,
     empty_table,
+    greater_than,
     parse_demand_tables,
     parse_table,
 )
@@ -30,14 +32,6 @@ __all__ = [
 ]
 
 
-def _ge(bound: float) -> pa.Check:
-    return pa.Check(lambda s: s >= bound, error=f"a number >= {bound:g}", ignore_na=True)
-
-
-def _gt(bound: float) -> pa.Check:
-    return pa.Check(lambda s: s > bound, error=f"a number > {bound:g}", ignore_na=True)
-
-
 _SERVICE_LEVEL = pa.Check(
     lambda s: (s > 0) & (s < 1), error="a share between 0 and 1 (e.g. 0.95)", ignore_na=True
 )
@@ -47,14 +41,14 @@ PRODUCTS = TableSpec(
     {
         "sku": ColumnSpec("str", required=True),
         "supplier": ColumnSpec("str", required=True),
-        "unit_cost": ColumnSpec("float", required=True, checks=(_ge(0),)),
-        "case_pack": ColumnSpec("int", required=True, checks=(_ge(1),)),
-        "moq": ColumnSpec("int", required=True, checks=(_ge(0),)),
+        "unit_cost": ColumnSpec("float", required=True, checks=(at_least(0),)),
+        "case_pack": ColumnSpec("int", required=True, checks=(at_least(1),)),
+        "moq": ColumnSpec("int", required=True, checks=(at_least(0),)),
         "name": ColumnSpec("str"),
         "category": ColumnSpec("str"),
-        "price": ColumnSpec("float", checks=(_gt(0),)),
-        "volume_m3": ColumnSpec("float", checks=(_gt(0),)),
-        "shelf_life_days": ColumnSpec("float", checks=(_gt(0),)),
+        "price": ColumnSpec("float", checks=(greater_than(0),)),
+        "volume_m3": ColumnSpec("float", checks=(greater_than(0),)),
+        "shelf_life_days": ColumnSpec("float", checks=(greater_than(0),)),
         "service_level": ColumnSpec("float", checks=(_SERVICE_LEVEL,)),
         "status": ColumnSpec("str"),
         "launch_date": ColumnSpec("date"),
@@ -65,12 +59,12 @@ SUPPLIERS = TableSpec(
     "suppliers",
     {
         "supplier": ColumnSpec("str", required=True),
-        "lead_time_days": ColumnSpec("float", required=True, checks=(_ge(0),)),
+        "lead_time_days": ColumnSpec("float", required=True, checks=(at_least(0),)),
         "name": ColumnSpec("str"),
-        "lead_time_std_days": ColumnSpec("float", checks=(_ge(0),)),
-        "review_days": ColumnSpec("float", checks=(_gt(0),)),
-        "min_order_value": ColumnSpec("float", checks=(_ge(0),)),
-        "capacity_units_per_week": ColumnSpec("float", checks=(_gt(0),)),
+        "lead_time_std_days": ColumnSpec("float", checks=(at_least(0),)),
+        "review_days": ColumnSpec("float", checks=(greater_than(0),)),
+        "min_order_value": ColumnSpec("float", checks=(at_least(0),)),
+        "capacity_units_per_week": ColumnSpec("float", checks=(greater_than(0),)),
         "email": ColumnSpec("str"),
     },
     unique=("supplier",),
@@ -79,7 +73,7 @@ INVENTORY = TableSpec(
     "inventory",
     {
         "sku": ColumnSpec("str", required=True),
-        "on_hand": ColumnSpec("float", required=True, checks=(_ge(0),)),
+        "on_hand": ColumnSpec("float", required=True, checks=(at_least(0),)),
         "warehouse": ColumnSpec("str"),
     },
     unique=("sku", "warehouse"),
@@ -89,7 +83,7 @@ OPEN_ORDERS = TableSpec(
     {
         "sku": ColumnSpec("str", required=True),
         "supplier": ColumnSpec("str", required=True),
-        "qty": ColumnSpec("float", required=True, checks=(_gt(0),)),
+        "qty": ColumnSpec("float", required=True, checks=(greater_than(0),)),
         "eta": ColumnSpec("date", required=True),
         "po_id": ColumnSpec("str"),
     },
@@ -100,7 +94,7 @@ COMMITMENTS = TableSpec(
         "supplier": ColumnSpec("str", required=True),
         "sku": ColumnSpec("str", required=True),
         "week": ColumnSpec("date", required=True),
-        "qty": ColumnSpec("float", required=True, checks=(_ge(0),)),
+        "qty": ColumnSpec("float", required=True, checks=(at_least(0),)),
     },
     unique=("supplier", "sku", "week"),
 )
