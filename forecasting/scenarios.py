@@ -45,9 +45,9 @@ class DemandScenarios:
 
         ``start`` and ``length`` are per SKU (arrays aligned with ``skus``) or scalars. A
         fractional length counts the last period in proportion; a window running past the
-        horizon extends it with the paths' mean daily demand of the last 7 periods.
+        horizon extends it at :meth:`tail_rate`.
         """
-        n_skus, _, horizon = self.paths.shape
+        n_skus = self.paths.shape[0]
         starts = np.broadcast_to(np.asarray(start, dtype=float), (n_skus,))
         lengths = np.broadcast_to(np.asarray(length, dtype=float), (n_skus,))
         if (starts < 0).any() or (lengths < 0).any():
@@ -55,10 +55,26 @@ class DemandScenarios:
         cumulative = np.concatenate(
             [np.zeros((n_skus, self.n_paths, 1)), np.cumsum(self.paths, axis=2)], axis=2
         )
-        tail_rate = self.paths[:, :, -min(7, horizon):].mean(axis=2)
+        tail_rate = self.tail_rate()
         return self._cumulative_at(cumulative, tail_rate, starts + lengths) - self._cumulative_at(
             cumulative, tail_rate, starts
         )
+
+    def tail_rate(self) -> np.ndarray:
+        """Demand per period assumed past the horizon, per SKU and path, shape (n_skus, n_paths).
+
+        The typical (median) period of the mean forecast, not the last days: a horizon that
+        ends inside Double 11 or a promotion must not project that peak for months. Each path
+        keeps its own level relative to the mean, so the window sums stay as uncertain as the
+        paths are.
+        """
+        mean_path = self.paths.mean(axis=1)
+        typical = np.median(mean_path, axis=1)
+        path_level = self.paths.mean(axis=2)
+        mean_level = path_level.mean(axis=1, keepdims=True)
+        relative = np.divide(path_level, mean_level, out=np.ones_like(path_level),
+                             where=mean_level > 0)
+        return typical[:, None] * relative
 
     @staticmethod
     def _cumulative_at(cumulative: np.ndarray, tail_rate: np.ndarray, at: np.ndarray) -> np.ndarray:
