@@ -334,7 +334,12 @@ def event_alerts(
 
 
 def supplier_alerts(exceptions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
-    """One alert per CPFR exception (its id is the exception's identity)."""
+    """One alert per supplier, SKU and kind of CPFR exception, however many weeks it spans.
+
+    A shortfall repeated over ten weeks is one problem for the planner to take up with the
+    supplier, not ten alerts; the value at risk adds the weeks up and the message names the
+    first week and the count.
+    """
     if exceptions.empty:
         return _alerts("supplier_exception", pd.DataFrame())
     lookup = items.set_index("sku")
@@ -342,15 +347,24 @@ def supplier_alerts(exceptions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFra
     cost = exceptions["sku"].map(lookup["unit_cost"]).fillna(0.0)
     units = (exceptions["expected"] - exceptions["actual"]).abs()
     per_unit = np.where(exceptions["kind"] == "commitment_shortfall", price, cost)
+    rows = exceptions.assign(value_at_risk=units.to_numpy(float) * per_unit).sort_values(
+        ["supplier", "sku", "kind", "week"])
+    grouped = rows.groupby(["supplier", "sku", "kind"], sort=False).agg(
+        date=("week", "first"), weeks=("week", "size"), value_at_risk=("value_at_risk", "sum"),
+        first_message=("message", "first"),
+    ).reset_index()
+    more = np.where(grouped["weeks"] > 1,
+                    " (and " + (grouped["weeks"] - 1).astype(str) + " later week(s))", "")
     out = pd.DataFrame({
-        "sku": exceptions["sku"],
-        "supplier": exceptions["supplier"],
-        "category": exceptions["sku"].map(lookup["category"]),
-        "date": exceptions["week"],
-        "value_at_risk": units.to_numpy(float) * per_unit,
-        "message": exceptions["kind"] + ": " + exceptions["message"],
+        "sku": grouped["sku"],
+        "supplier": grouped["supplier"],
+        "category": grouped["sku"].map(lookup["category"]),
+        "date": grouped["date"],
+        "value_at_risk": grouped["value_at_risk"],
+        "message": grouped["kind"] + ": " + grouped["first_message"] + more,
     })
-    return _alerts("supplier_exception", out, exceptions["exception_id"])
+    identity = grouped["supplier"] + "|" + grouped["kind"]
+    return _alerts("supplier_exception", out, identity)
 
 
 def rank_severity(values: pd.Series, config: PlanningConfig) -> pd.Series:
