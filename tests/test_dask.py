@@ -1,0 +1,149 @@
+"""The Dask engine: per-series forecasts on a LocalCluster equal the local ones, the whole
+forecast and the planning flow run on it (the flow's tasks through prefect-dask)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from distributed import Client, get_task_stream
+from forecasting_synth import synthetic_demand
+
+from flows.cli import main
+from flows.config import load_settings
+from flows.dask import execution, run_flow_on_dask, with_engine
+from flows.errors import UserError
+from flows.sample import generate_brand, write_brand
+from forecasting.config import ForecastConfig
+from forecasting.distributed import DaskUnavailableError, chunk_series, dask_client
+from forecasting.engine import forecast
+from forecasting.models import stats_forecast
+
+_NAMES = ("seasonal_naive", "seasonal_es", "croston_sba", "tsb", "adida", "imapa", "auto_ets")
+
+
+def _history(n_series: int = 24, days: int = 120, seed: int = 0) -> pd.DataFrame:
+    """Smooth, intermittent and too-short series (the short ones take the fallback model)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(n_series):
+        length = 5 if i % 8 == 7 else days
+        rate = 0.3 if i % 3 == 0 else rng.uniform(5, 40)
+        frames.append(pd.DataFrame({
+            "unique_id": f"s{i:03d}",
+            "ds": pd.date_range(end="2025-06-30", periods=length, freq="D"),
+            "y": rng.poisson(rate, length).astype(float),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_without_a_client_the_dask_engine_says_what_to_do() -> None:
+    # Runs before the module's cluster fixture exists: no client is current yet.
+    with pytest.raises(DaskUnavailableError, match="dask_client"):
+        stats_forecast(_history(4), 7, "D", 7, ("seasonal_naive",), engine="dask")
+
+
+def test_chunks_keep_series_whole_and_spread_the_costly_ones() -> None:
+    history = _history(40)
+    ets_ids = [f"s{i:03d}" for i in range(1, 9)]
+    chunks = chunk_series(history, 4, ets_ids)
+    assert pd.concat(chunks).equals(history)
+    owners = [set(chunk["unique_id"]) for chunk in chunks]
+    assert sum(len(ids) for ids in owners) == history["unique_id"].nunique()
+    # Eight AutoETS series cost ~800x a row each: they must not all land in one chunk.
+    assert max(len(ids & set(ets_ids)) for ids in owners) < len(ets_ids)
+    with pytest.raises(ValueError, match="sort by unique_id"):
+        chunk_series(history.sample(frac=1.0, random_state=0), 4)
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    """Two single-threaded workers as threads of this process (quick to start)."""
+    with dask_client(workers=2, processes=False) as running:
+        yield running
+
+
+def test_per_series_models_on_dask_equal_the_local_ones(client: Client) -> None:
+    history = _history()
+    ets_ids = ["s001", "s002", "s004"]
+    local = stats_forecast(history, 14, "D", 7, _NAMES, ets_ids)
+    distributed = stats_forecast(history, 14, "D", 7, _NAMES, ets_ids, engine="dask")
+    pd.testing.assert_frame_equal(distributed, local, rtol=1e-9, atol=1e-9)
+    assert distributed["auto_ets"].notna().sum() == 3 * 14
+
+
+def test_the_whole_forecast_on_dask_equals_the_local_one(client: Client) -> None:
+    data, products, _ = synthetic_demand(n_skus=8, days=200, intermittent_share=0.25,
+                                         promo_every=30, promo_lift=1.0, seed=3)
+    config = ForecastConfig(horizon=14, backtest_windows=1, n_paths=50, n_jobs=1,
+                            ets_max_series=4)
+    local = forecast(data, config, products=products)
+    on_dask = forecast(data, config.model_copy(update={"engine": "dask"}), products=products)
+    candidates = [c for c in local.candidates.columns if c in _NAMES]
+    assert candidates, "the per-series candidates must be compared"
+    pd.testing.assert_frame_equal(on_dask.candidates[candidates], local.candidates[candidates],
+                                  rtol=1e-6, atol=1e-6)
+    # LightGBM runs in this process either way (docs/scale-out.md), with the same seed.
+    np.testing.assert_allclose(on_dask.candidates["lightgbm"], local.candidates["lightgbm"],
+                               rtol=1e-6, atol=1e-6)
+    pd.testing.assert_frame_equal(on_dask.channel, local.channel, rtol=1e-6, atol=1e-6)
+
+
+def test_engine_options_resolve_and_an_address_needs_the_dask_engine(tmp_path: Path) -> None:
+    settings = load_settings(None)
+    assert with_engine(settings, None, None).forecast.engine == "local"
+    remote = with_engine(settings, None, "tcp://10.0.0.5:8786").forecast
+    assert (remote.engine, remote.dask_address) == ("dask", "tcp://10.0.0.5:8786")
+    with pytest.raises(UserError, match="only used with --engine dask"):
+        with_engine(settings, "local", "tcp://10.0.0.5:8786")
+    with execution(ForecastConfig()) as nothing:
+        assert nothing is None
+
+
+def test_an_unreachable_scheduler_is_a_user_error(capsys: pytest.CaptureFixture[str],
+                                                  tmp_path: Path) -> None:
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code = main(["forecast", "--data", str(tmp_path), "--out", str(tmp_path / "f.csv"),
+                     "--engine", "dask", "--dask-address", "tcp://127.0.0.1:9"])
+    assert code == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+
+
+def _flow_config(root: Path) -> Path:
+    document = {
+        "brand": "Dask Brand",
+        "data": {"folder": str(root / "data")},
+        "store_url": f"sqlite:///{root / 'store' / 'runs.db'}",
+        "output_dir": str(root / "outputs" / "plan"),
+        "forecast": {"horizon": 14, "backtest_windows": 1, "n_paths": 100, "n_jobs": 1},
+        "notify": {"backoff_s": 0, "attempts": 1,
+                   "teams": [{"name": "planners", "urls": ["digest://"]}]},
+    }
+    path = root / "dask.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return path
+
+
+def test_the_planning_flow_runs_its_tasks_on_dask(prefect_home: Path, client: Client,
+                                                   tmp_path: Path) -> None:
+    write_brand(generate_brand(skus=10, days=200), tmp_path / "data")
+    config = _flow_config(tmp_path)
+    address = str(client.scheduler_info()["address"])
+    settings = with_engine(load_settings(config), "dask", address)
+    with get_task_stream(client) as stream:
+        outcome = run_flow_on_dask(settings, str(config), quiet=True)
+
+    orders = pd.read_csv(outcome.out / "orders.csv", encoding="utf-8-sig")
+    assert len(orders) > 0 and (outcome.out / "report.html").exists()
+    ran = " ".join(str(record["key"]) for record in stream.data)
+    print(ran)
+    # The computing stages ran on the cluster's workers, and so did the per-series chunks.
+    for stage in ("validate", "forecast", "plan"):
+        assert stage in ran
+    assert "_forecast_chunk" in ran
