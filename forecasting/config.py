@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -48,3 +48,9 @@ class ForecastConfig(BaseModel):
     zero_on_closure: bool = Field(True, description="Forecast zero on future closure days.")
     max_event_names: int = Field(8, ge=0, description="Events with their own timing features.")
     n_jobs: int = Field(-1, description="LightGBM threads (-1: all cores).")
+    engine: Literal["local", "dask"] = Field(
+        "local", description="Where the per-series models run: in this process, or spread "
+        "over a Dask cluster (same results; see docs/scale-out.md).")
+    dask_address: str | None = Field(
+        None, description="Dask scheduler (tcp://host:8786) for engine 'dask'; unset: a "
+        "local cluster with one worker per core.")

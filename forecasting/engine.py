@@ -209,7 +209,7 @@ class Forecaster:
             stats_train = stats_train if not stats_train.empty else train
         names = [n for n in cfg.stats_models]
         frame = stats_forecast(stats_train, h, self.freq_, self.season_, names,
-                               self.ets_ids_, cfg.ets_model)
+                               self.ets_ids_, cfg.ets_model, engine=cfg.engine)
         if global_model is not None:
             predicted = global_model.predict(train, ahead, h)
             frame = frame.merge(predicted, on=["unique_id", "ds"], how="left")
