@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(forecast)
     _add_data(forecast)
     _add_horizon(forecast)
+    _add_engine(forecast)
     forecast.add_argument("--out", type=Path, required=True,
                           help="Output file, .csv or .parquet; the SKU-level (all channels) "
                                "forecast goes beside it as NAME_sku.EXT.")
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "alerts.")
     _add_common(plan)
     _add_data(plan)
+    _add_engine(plan)
     plan.add_argument("--as-of", dest="as_of", type=_iso_date, default=None,
                       help="Planning date, ISO; later sales are ignored "
                            "(default: the last sales date).")
@@ -114,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="Run the planning flow once (Prefect; a temporary local "
                          "server unless PREFECT_API_URL is set).")
     _add_common(run)
+    _add_engine(run)
     run.add_argument("--as-of", dest="as_of", type=_iso_date, default=None,
                      help="Planning date, ISO; later sales are ignored "
                           "(default: the last sales date).")
@@ -174,6 +177,21 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _add_engine(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=("local", "dask"), default=None,
+                        help="Where forecasting runs: this process, or a Dask cluster "
+                             "(default: the config's forecast.engine, local).")
+    parser.add_argument("--dask-address", dest="dask_address", default=None,
+                        metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786 "
+                        "(default with --engine dask: a local cluster, one worker per core).")
+
+
+def _with_engine(args: argparse.Namespace, settings: Settings) -> Settings:
+    from flows.dask import with_engine
+
+    return with_engine(settings, args.engine, args.dask_address)
+
+
 def _add_horizon(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--horizon", type=_positive_int, default=None,
                         help="Periods to forecast (default: the config's forecast.horizon, 28).")
@@ -228,11 +246,14 @@ def _sample(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("forecast")
 def _forecast(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.dask import execution
     from flows.jobs import run_forecast
 
     out = _output_file(args.out)
-    job = run_forecast(settings, folder=args.data, horizon=args.horizon, freq=args.freq,
-                       as_of=args.as_of, out=out)
+    settings = _with_engine(args, settings)
+    with execution(settings.forecast):
+        job = run_forecast(settings, folder=args.data, horizon=args.horizon, freq=args.freq,
+                           as_of=args.as_of, out=out)
     result = job.result
     print(f"Forecast {len(result.channel):,} rows ({result.channel['sku'].nunique():,} SKUs, "
           f"freq {result.freq}, origin {result.origin.date()}) -> {job.channel_path}")
@@ -269,10 +290,13 @@ def _overrides(args: argparse.Namespace) -> PlanOverrides | None:
 
 @command("plan")
 def _plan(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.dask import execution
     from flows.jobs import describe_plan, run_plan
 
-    job = run_plan(settings, as_of=args.as_of, out=args.out or settings.output_dir,
-                   folder=args.data, overrides=_overrides(args))
+    settings = _with_engine(args, settings)
+    with execution(settings.forecast):
+        job = run_plan(settings, as_of=args.as_of, out=args.out or settings.output_dir,
+                       folder=args.data, overrides=_overrides(args))
     print(describe_plan(job))
     return 0
 
@@ -285,6 +309,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from flows.flow import describe_outcome, planning_flow
 
     config = str(args.config) if args.config is not None else None
+    settings = _with_engine(args, settings)
+    if settings.forecast.engine == "dask":
+        from flows.dask import run_flow_on_dask
+
+        print(describe_outcome(run_flow_on_dask(settings, config, as_of=args.as_of)))
+        return 0
     print(describe_outcome(planning_flow(config, as_of=args.as_of)))
     return 0
 

@@ -23,8 +23,10 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 from prefect import Task, flow
+from prefect.context import FlowRunContext
 from prefect.schedules import Cron
 from prefect.states import State
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.artifacts import publish_artifacts
 from flows.cache import prune_stage_results
@@ -80,8 +82,19 @@ class PlanningOutcome:
 
 
 def _call(stage: Task[..., R], *args: Any) -> tuple[R, bool]:
-    """Run a task; return its result and whether Prefect read it from the cache."""
-    state: State[R] = stage(*args, return_state=True)  # type: ignore[assignment]
+    """Run a task; return its result and whether Prefect read it from the cache.
+
+    Under the default task runner the task runs in the flow's thread, where its timeout can
+    interrupt it; under another runner (``DaskTaskRunner``, see :mod:`flows.dask`) it is
+    submitted to that runner's workers.
+    """
+    context = FlowRunContext.get()
+    if context is None or isinstance(context.task_runner, ThreadPoolTaskRunner):
+        state: State[R] = stage(*args, return_state=True)  # type: ignore[assignment]
+    else:
+        future = stage.submit(*args)
+        future.wait()
+        state = future.state
     result: R = state.result()
     return result, state.name == "Cached"
 

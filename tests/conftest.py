@@ -1,10 +1,12 @@
-"""Shared fixtures: real servers only (SQLite files, PostgreSQL on loopback, local HTTP/SMTP)."""
+"""Shared fixtures: real servers only (SQLite files, PostgreSQL on loopback, local HTTP/SMTP,
+Prefect's test server on a temporary PREFECT_HOME, shared by every flow test of the session)."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -42,3 +44,33 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
     with engine.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
+
+
+_PREFECT_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
+
+
+@pytest.fixture(scope="session")
+def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Prefect's test server on a temporary PREFECT_HOME, analytics off, for the session."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    saved = {name: os.environ.get(name) for name in [*_PREFECT_ENV, "PREFECT_HOME"]}
+    os.environ.update(_PREFECT_ENV, PREFECT_HOME=str(home))
+    from prefect.settings import (
+        PREFECT_HOME,
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        temporary_settings,
+    )
+    from prefect.testing.utilities import prefect_test_harness
+
+    try:
+        with (
+            temporary_settings({PREFECT_HOME: home, PREFECT_SERVER_ANALYTICS_ENABLED: False}),
+            prefect_test_harness(server_startup_timeout=60),
+        ):
+            yield home
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

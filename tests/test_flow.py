@@ -26,35 +26,6 @@ from flows.cli import main
 from flows.sample import generate_brand, write_brand
 from flows.store import RunStore
 
-_PREFECT_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
-
-
-@pytest.fixture(scope="session")
-def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Prefect's test server on a temporary PREFECT_HOME, analytics off, for the session."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    saved = {name: os.environ.get(name) for name in [*_PREFECT_ENV, "PREFECT_HOME"]}
-    os.environ.update(_PREFECT_ENV, PREFECT_HOME=str(home))
-    from prefect.settings import (
-        PREFECT_HOME,
-        PREFECT_SERVER_ANALYTICS_ENABLED,
-        temporary_settings,
-    )
-    from prefect.testing.utilities import prefect_test_harness
-
-    try:
-        with (
-            temporary_settings({PREFECT_HOME: home, PREFECT_SERVER_ANALYTICS_ENABLED: False}),
-            prefect_test_harness(server_startup_timeout=60),
-        ):
-            yield home
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
 
 def _write_config(path: Path, root: Path, **data: Any) -> Path:
     """A config for the tiny brand: short horizon, one backtest window, few sample paths."""
