@@ -11,7 +11,7 @@ import pandas as pd
 
 from flows.errors import UserError
 from flows.sample.calendar import DOUYIN, build_calendar
-from flows.sample.catalog import make_catalog
+from flows.sample.catalog import make_catalog, with_supplier_terms
 from flows.sample.demand import draw_demand, expected_demand, planned_rate
 from flows.sample.inventory import replay_inventory
 from flows.sample.signals import Signals, make_signals
@@ -100,6 +100,7 @@ def generate_brand(seed: int = 0, skus: int = DEFAULT_SKUS, days: int = DEFAULT_
     signals = make_signals(streams[1], catalog, dates, days, festival, calendar.closed,
                            CALENDAR_DAYS)
     mean = expected_demand(catalog, signals, festival, dates, days)
+    catalog = with_supplier_terms(catalog, mean)
     demand = draw_demand(streams[2], mean, catalog.dispersion)
     mix = catalog.share.mean(axis=0)
     outlook = (mix[:, None] * calendar.festival).sum(axis=0)

@@ -7,13 +7,13 @@ inventory simulation read. Arrays are aligned with the rows of ``products``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-__all__ = ["CATEGORIES", "Catalog", "Category", "make_catalog"]
+__all__ = ["CATEGORIES", "Catalog", "Category", "make_catalog", "with_supplier_terms"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,13 @@ _FIRMS = (
 _TRADES = ("生物科技", "化妆品", "日用化工", "精细化工", "美容科技")
 _CHANNEL_MIX = np.array([0.38, 0.20, 0.30, 0.12])  # tmall, jd, douyin, miniapp
 _LEAD_TIMES = (7, 10, 12, 14, 15, 18, 21, 25, 30, 35, 45)
+# A supplier's minimum order value as a share of the value of its mean weekly demand: low
+# enough that one week's needs of its SKUs clear it without buying stock nobody asked for.
+_ORDER_VALUE_SHARES = (0.10, 0.15, 0.20, 0.25, 0.30, 0.40)
+# Weekly capacity as a multiple of the mean weekly demand (festivals, promotions and
+# livestreams included), and at least this much over its busiest expected week.
+_CAPACITY_FACTOR = (2.0, 3.0)
+_PEAK_HEADROOM = 1.2
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,8 @@ class Catalog:
     review_days: NDArray[np.int64]
     review_weekday: NDArray[np.int64]
     min_order_value: NDArray[np.float64]
+    capacity_factor: NDArray[np.float64]
+    order_value_share: NDArray[np.float64]
 
     @property
     def skus(self) -> pd.Index:
@@ -134,7 +143,9 @@ def _names(rng: np.random.Generator, category: NDArray[np.int64]) -> list[str]:
     return names
 
 
-def _supplier_table(rng: np.random.Generator, n_suppliers: int) -> pd.DataFrame:
+def _supplier_table(rng: np.random.Generator, n_suppliers: int
+                    ) -> tuple[pd.DataFrame, NDArray[np.float64]]:
+    """The suppliers (terms still unset) and each one's minimum order value share."""
     cities = rng.permutation(len(_CITIES))
     firms = rng.permutation(len(_FIRMS))
     names = [
@@ -143,17 +154,20 @@ def _supplier_table(rng: np.random.Generator, n_suppliers: int) -> pd.DataFrame:
         for j in range(n_suppliers)
     ]
     lead_time = rng.choice(_LEAD_TIMES, size=n_suppliers).astype(float)
-    return pd.DataFrame({
+    std_share = rng.uniform(0.1, 0.35, n_suppliers)
+    review_days = rng.choice([7, 7, 7, 14], size=n_suppliers)
+    order_value_share = rng.choice(_ORDER_VALUE_SHARES, size=n_suppliers)
+    table = pd.DataFrame({
         "supplier": [f"SUP-{j + 1:02d}" for j in range(n_suppliers)],
         "lead_time_days": lead_time,
         "name": names,
-        "lead_time_std_days": np.round(lead_time * rng.uniform(0.1, 0.35, n_suppliers), 1),
-        "review_days": rng.choice([7, 7, 7, 14], size=n_suppliers),
-        "min_order_value": rng.choice([3000, 5000, 8000, 10000, 20000, 30000],
-                                      size=n_suppliers).astype(float),
+        "lead_time_std_days": np.round(lead_time * std_share, 1),
+        "review_days": review_days,
+        "min_order_value": np.nan,
         "capacity_units_per_week": np.nan,
         "email": [f"po.sup{j + 1:02d}@example.com" for j in range(n_suppliers)],
     })
+    return table, order_value_share.astype(float)
 
 
 def _assign_suppliers(rng: np.random.Generator, category: NDArray[np.int64],
@@ -192,7 +206,7 @@ def make_catalog(rng: np.random.Generator, n_skus: int, first_day: pd.Timestamp,
     category = _categories(rng, n_skus)
     cats = [CATEGORIES[int(c)] for c in category]
     n_suppliers = max(3, round(n_skus / 15))
-    suppliers = _supplier_table(rng, n_suppliers)
+    suppliers, order_value_share = _supplier_table(rng, n_suppliers)
     supplier = _assign_suppliers(rng, category, n_suppliers)
     # A long-tailed volume mix: a few hero SKUs sell hundreds a day, a third sell < 1 a day.
     base = np.exp(rng.normal(np.log(3.0), 1.5, n_skus)).clip(0.04, 400)
@@ -222,10 +236,8 @@ def make_catalog(rng: np.random.Generator, n_skus: int, first_day: pd.Timestamp,
         "status": status,
         "launch_date": first_day + pd.to_timedelta(launch, unit="D"),
     })
-    weekly_units = np.bincount(supplier, weights=base * 7, minlength=n_suppliers)
-    capacity = np.round(weekly_units * rng.uniform(1.8, 3.0, n_suppliers), -2).clip(100)
-    suppliers["capacity_units_per_week"] = capacity
-    return Catalog(
+    capacity_factor = rng.uniform(*_CAPACITY_FACTOR, n_suppliers)
+    catalog = Catalog(
         products=products,
         suppliers=suppliers,
         category=category,
@@ -247,5 +259,35 @@ def make_catalog(rng: np.random.Generator, n_skus: int, first_day: pd.Timestamp,
         review_days=suppliers["review_days"].to_numpy(dtype=np.int64),
         review_weekday=np.arange(n_suppliers, dtype=np.int64) % 5,
         min_order_value=suppliers["min_order_value"].to_numpy(dtype=float),
+        capacity_factor=capacity_factor,
+        order_value_share=order_value_share,
     )
+    # Until the full demand is drawn, terms follow the SKUs' base rates.
+    return with_supplier_terms(catalog, np.repeat(base[:, None, None], 7, axis=2))
+
+
+def with_supplier_terms(catalog: Catalog, mean_demand: NDArray[np.float64]) -> Catalog:
+    """``catalog`` with supplier capacities and minimum order values that fit the demand.
+
+    ``mean_demand`` is the expected demand (sku, channel, day), festivals and signals
+    included. Capacity is the supplier's drawn factor times its mean weekly units, and at
+    least :data:`_PEAK_HEADROOM` times its busiest expected week; the minimum order value is
+    the drawn share of the value of its mean weekly demand (rounded to 500, at least 1,000).
+    """
+    n_suppliers = len(catalog.suppliers)
+    daily = mean_demand.sum(axis=1)
+    weeks = max(1, daily.shape[1] // 7)
+    weekly = daily[:, : weeks * 7].reshape(len(daily), weeks, 7).sum(axis=2)
+    by_supplier = np.zeros((n_suppliers, weeks))
+    np.add.at(by_supplier, catalog.supplier, weekly)
+    mean_units = by_supplier.mean(axis=1)
+    capacity = np.maximum(mean_units * catalog.capacity_factor,
+                          by_supplier.max(axis=1) * _PEAK_HEADROOM)
+    capacity = np.ceil(capacity / 100).clip(1) * 100
+    weekly_value = np.bincount(catalog.supplier, weights=weekly.mean(axis=1) * catalog.unit_cost,
+                               minlength=n_suppliers)
+    minimum = np.maximum(np.round(weekly_value * catalog.order_value_share / 500) * 500, 1000.0)
+    suppliers = catalog.suppliers.assign(min_order_value=minimum,
+                                         capacity_units_per_week=capacity)
+    return replace(catalog, suppliers=suppliers, min_order_value=minimum)
 
