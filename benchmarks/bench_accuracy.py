@@ -24,8 +24,10 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import yaml
 from statsforecast import StatsForecast
 from statsforecast.models import SeasonalNaive
 
@@ -44,9 +46,10 @@ from benchmarks.recipe import DAILY, WEEKLY, calibrated_forecast
 from forecasting.config import ForecastConfig
 from replenishment.contract import Dataset
 
-__all__ = ["METHODS", "cpu_model", "ensure_folder", "main", "run"]
+__all__ = ["METHODS", "cpu_model", "engine_config", "ensure_folder", "main", "run"]
 
 RESULTS = Path("benchmarks/results/accuracy.jsonl")
+CONFIG_DIR = Path("config")
 Method = Callable[[Dataset, Protocol, int], pd.DataFrame]
 
 
@@ -73,12 +76,24 @@ def ensure_folder(name: str, out_root: Path = DEFAULT_OUT_ROOT,
     return folder
 
 
+def engine_config(protocol: Protocol, n_jobs: int, config_dir: Path = CONFIG_DIR
+                  ) -> ForecastConfig:
+    """The ``forecast:`` section of ``config/<protocol>.yaml`` (protocol defaults if absent),
+    with the protocol's horizon and frequency and ``n_jobs`` LightGBM threads."""
+    path = config_dir / f"{protocol.name}.yaml"
+    section: dict[str, Any] = {}
+    if path.exists():
+        section = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("forecast") or {}
+    return ForecastConfig(**{**section, "horizon": protocol.horizon, "freq": protocol.freq,
+                             "season_length": protocol.season, "n_jobs": n_jobs})
+
+
 def engine_method(data: Dataset, protocol: Protocol, n_jobs: int) -> pd.DataFrame:
-    """Forecast through the project's engine, as ``replenish forecast`` does."""
+    """Forecast through the project's engine, as ``replenish forecast`` does, with the
+    settings of ``config/<protocol>.yaml``."""
     from forecasting.engine import forecast
 
-    config = ForecastConfig(horizon=protocol.horizon, freq=protocol.freq,
-                            season_length=protocol.season, n_jobs=n_jobs)
+    config = engine_config(protocol, n_jobs)
     result = forecast(data.demand, config, as_of=protocol.cutoff,
                       products=data.supply.products)
     return result.channel

@@ -36,6 +36,15 @@ class ForecastConfig(BaseModel):
         "erratic series (it costs ~100x the other per-series models).")
     ets_model: str = Field("ANA", description="AutoETS model string (E, T, S components).")
     global_model: bool = Field(True, description="Fit the global LightGBM model.")
+    global_strategy: Literal["recursive", "direct"] = Field(
+        "direct", description="recursive: lags 1..k, predictions fed back; direct: every "
+        "feature known a horizon ahead (level, year-ago, calendar, time index, signals).")
+    global_target: Literal["scaled", "log1p", "raw"] = Field(
+        "scaled", description="Direct model target: y / series level (rows weighted by the "
+        "level), log1p(y) with squared error, or y itself.")
+    holiday_weight: float = Field(
+        1.0, gt=0, description="Training weight of holiday periods in the direct model "
+        "(e.g. 5 when the score weights holiday weeks 5x, as Walmart's WMAE does).")
     train_history: int | None = Field(
         400, ge=1, description="Most recent periods the global model trains on (None: all).")
     lightgbm_params: dict[str, Any] = Field(default_factory=dict,
@@ -46,7 +55,7 @@ class ForecastConfig(BaseModel):
     censor_stockouts: bool = Field(
         True, description="Treat stockout and closure periods as censored demand.")
     zero_on_closure: bool = Field(True, description="Forecast zero on future closure days.")
-    max_event_names: int = Field(8, ge=0, description="Events with their own timing features.")
+    max_event_names: int = Field(12, ge=0, description="Events with their own timing features.")
     n_jobs: int = Field(-1, description="LightGBM threads (-1: all cores).")
     engine: Literal["local", "dask"] = Field(
         "local", description="Where the per-series models run: in this process, or spread "

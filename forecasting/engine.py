@@ -25,6 +25,7 @@ from forecasting.censoring import impute_censored
 from forecasting.config import ForecastConfig
 from forecasting.contract import DataContractError, DemandData, Problem
 from forecasting.demand_class import classify_demand
+from forecasting.direct import DirectGlobalModel
 from forecasting.features import build_features
 from forecasting.frequency import infer_freq, period_labels, season_length
 from forecasting.metrics import point_metrics, quantile_label, seasonal_scale
@@ -42,7 +43,6 @@ from forecasting.uncertainty import (
 
 __all__ = ["ForecastResult", "Forecaster", "forecast", "origin_of", "resolve_freq"]
 
-_PRICE_COLUMNS = ("price", "price_ratio")
 _BLENDS = (1.0, 0.75, 0.5)
 
 
@@ -155,7 +155,7 @@ class Forecaster:
         rows = pd.concat([panel.history, future], ignore_index=True)
         rows = rows.sort_values(["unique_id", "ds"], ignore_index=True)
         features = build_features(rows[["unique_id", "ds"]], panel.series, data, self.freq_,
-                                  cfg.max_event_names)
+                                  cfg.max_event_names, sales_prices=False)
         rows = pd.concat([rows, features], axis=1)
         closed = rows["closed"].to_numpy() > 0 if "closed" in rows else False
         stockout = rows["stockout"].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -183,16 +183,22 @@ class Forecaster:
 
     # -- candidates ---------------------------------------------------------------------
 
-    def _fit_global(self, cutoff: pd.Timestamp) -> GlobalModel | None:
+    def _fit_global(self, cutoff: pd.Timestamp) -> GlobalModel | DirectGlobalModel | None:
         cfg = self.config
         if not cfg.global_model:
             return None
+        train = self.rows_[self.rows_["ds"] <= cutoff]
+        if cfg.global_strategy == "direct":
+            direct = DirectGlobalModel(
+                self.features_, self.freq_, self.season_, cfg.horizon, cfg.lightgbm_params,
+                cfg.seed, cfg.n_jobs, cfg.train_history, cfg.global_target, cfg.holiday_weight)
+            return direct.fit(train, self.panel_.series)
         model = GlobalModel(self.features_, self.freq_, self.season_, cfg.lightgbm_params,
                             cfg.seed, cfg.n_jobs, cfg.train_history)
-        return model.fit(self.rows_[self.rows_["ds"] <= cutoff], self.panel_.series)
+        return model.fit(train, self.panel_.series)
 
-    def _candidates(self, cutoff: pd.Timestamp, global_model: GlobalModel | None
-                    ) -> pd.DataFrame:
+    def _candidates(self, cutoff: pd.Timestamp,
+                    global_model: GlobalModel | DirectGlobalModel | None) -> pd.DataFrame:
         """Every candidate's forecast for the ``horizon`` periods after ``cutoff``."""
         cfg = self.config
         h = cfg.horizon
@@ -201,7 +207,6 @@ class Forecaster:
         alive = train["unique_id"].unique()
         ahead = self.rows_[(self.rows_["ds"] > cutoff) & (self.rows_["ds"] <= end)
                            & self.rows_["unique_id"].isin(alive)]
-        ahead = _freeze_prices(ahead, train, self.features_)
         stats_train = train
         if cfg.stats_history is not None:
             first = cutoff - cfg.stats_history * _step(self.freq_)
@@ -431,18 +436,6 @@ def _step(freq: str) -> BaseOffset:
 def _days_in_period(freq: str) -> int:
     name = _step(freq).name
     return 7 if name.startswith("W") else 1
-
-
-def _freeze_prices(ahead: pd.DataFrame, train: pd.DataFrame, features: list[str]
-                   ) -> pd.DataFrame:
-    """Prices after the cutoff are not known then: carry the last known ones forward."""
-    cols = [c for c in _PRICE_COLUMNS if c in features]
-    if not cols or ahead.empty:
-        return ahead
-    last = train.groupby("unique_id")[cols].last()
-    ahead = ahead.copy()
-    ahead[cols] = last.reindex(ahead["unique_id"]).to_numpy()
-    return ahead
 
 
 def _product_maps(products: pd.DataFrame | None

@@ -11,6 +11,7 @@ it predicts.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 
@@ -191,12 +192,26 @@ def _livestream_features(cols: _Columns, series: pd.DataFrame, streams: pd.DataF
     # Datetimes are naive local times: a stream is on air on every calendar day it touches.
     pairs = match_scope(series, streams, keys=("sku", "channel"))
     sid, rid, day = _spans(pairs, _day_number(streams["start"]), _day_number(streams["end"]))
-    cols.put("live_on_air", sid, day, 1.0, how="sum")
+    share = _share_on_day(streams, rid, day)
+    on_air = share > 0  # a stream ending at midnight is not on air the next day
+    sid, rid, day, share = sid[on_air], rid[on_air], day[on_air], share[on_air]
+    cols.put("live_on_air", sid, day, 1.0)
+    # A stream that runs past midnight sells its plan in proportion to its hours each day.
     for column, name in (("planned_units", "live_planned_units"),
                          ("expected_viewers", "live_expected_viewers")):
         if streams[column].notna().any():
             values = streams[column].fillna(0.0).to_numpy(dtype="float64")
-            cols.put(name, sid, day, values[rid], how="sum")
+            cols.put(name, sid, day, values[rid] * share, how="sum")
+
+
+def _share_on_day(streams: pd.DataFrame, rid: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Share of each stream's time on air that falls on ``day`` (1 for instant streams)."""
+    start = streams["start"].to_numpy(dtype="datetime64[s]").astype("int64")[rid]
+    end = streams["end"].to_numpy(dtype="datetime64[s]").astype("int64")[rid]
+    day_start = day * 86_400
+    overlap = np.minimum(end, day_start + 86_400) - np.maximum(start, day_start)
+    length = end - start
+    return np.divide(overlap, length, out=np.ones(len(rid)), where=length > 0).clip(0.0, 1.0)
 
 
 def _event_features(cols: _Columns, series: pd.DataFrame, events: pd.DataFrame,
@@ -259,7 +274,13 @@ def _price_features(cols: _Columns, series: pd.DataFrame, prices: pd.DataFrame,
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_") or "x"
+    """An ASCII column-name part for ``text``; names with other characters (双11 and
+    双11预售 both reduce to "11") get a short digest so they do not share a column."""
+    ascii_part = re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
+    if text.isascii() and ascii_part:
+        return ascii_part
+    digest = hashlib.blake2s(text.encode(), digest_size=3).hexdigest()
+    return f"{ascii_part}_{digest}" if ascii_part else digest
 
 
 def build_features(
@@ -268,19 +289,23 @@ def build_features(
     data: DemandData,
     freq: str,
     max_event_names: int = 8,
+    sales_prices: bool = True,
 ) -> pd.DataFrame:
     """Signal features for every row of ``grid`` (``unique_id, ds``), history and future.
 
     ``series`` maps ``unique_id`` to ``sku, channel, category``. Returns a frame with the
     grid's index and one float column per feature; flags of periods longer than a day are
-    the share of the period's days on which they hold.
+    the share of the period's days on which they hold. ``sales_prices=False`` builds the
+    price features from the (planned) prices table only: prices read off past sales include
+    promotion and livestream discounts that are not known for future periods, so a model
+    trained on them learns the lift from the price and forecasts none.
     """
     days = _DayGrid(grid, series, freq)
     cols = _Columns(days)
     _promotion_features(cols, series, data.promotions)
     _livestream_features(cols, series, data.livestreams)
     _event_features(cols, series, data.events, max_event_names)
-    _price_features(cols, series, data.prices, data.sales)
+    _price_features(cols, series, data.prices, data.sales if sales_prices else None)
     values = cols.finished()
     if not values:
         return pd.DataFrame(index=grid.index)
