@@ -245,9 +245,10 @@ class Forecaster:
         """Long frame ``unique_id, model, weight`` chosen on the backtest windows.
 
         Models are ranked per series by squared error (the mean is what they forecast;
-        absolute error would favour forecasts near zero on intermittent series). The best
-        model is then blended with the runner-up at the weight in ``_BLENDS`` whose window
-        error is lowest.
+        absolute error would favour forecasts near zero on intermittent series), shrunk
+        towards how each model does relative to the others on the series' demand class (a
+        few weeks of a lumpy series rank models mostly by noise). The best model is then
+        blended with the runner-up at the weight in ``_BLENDS`` whose window error is lowest.
         """
         models = self.model_names_
         ids = self.panel_.series["unique_id"]
@@ -262,7 +263,8 @@ class Forecaster:
         # global model, which needs no history of the series itself.
         class_means = per_series.join(classes).groupby("demand_class")[models].mean()
         fallback = GLOBAL_MODEL if GLOBAL_MODEL in models else models[0]
-        best_two = self._best_blends(joined, per_series)
+        counts = sq.groupby("unique_id")[models[0]].size().reindex(ids).fillna(0)
+        best_two = self._best_blends(joined, _shrink_to_class(per_series, classes, counts))
         rows = []
         for uid, scores in per_series.iterrows():
             cls = classes.get(uid, "new")
@@ -427,6 +429,19 @@ def forecast(data: DemandData, config: ForecastConfig | None = None,
              products: pd.DataFrame | None = None) -> ForecastResult:
     """Fit and predict in one call (see :class:`Forecaster`)."""
     return Forecaster(config).fit(data, as_of=as_of, products=products).predict()
+
+
+def _shrink_to_class(per_series: pd.DataFrame, classes: pd.Series, counts: pd.Series
+                     ) -> pd.DataFrame:
+    """Per-series errors relative to the series' mean over models, averaged with the same
+    ratios pooled over the series' demand class (as many pseudo-rows as the series has)."""
+    relative = per_series.div(per_series.mean(axis=1).replace(0.0, np.nan), axis=0)
+    pooled = relative.groupby(classes.reindex(relative.index)).mean()
+    prior = pooled.reindex(classes.reindex(relative.index)).set_axis(relative.index)
+    weight = (counts / (counts + counts.median())).to_numpy()[:, None]
+    shrunk = weight * relative.to_numpy() + (1 - weight) * prior.to_numpy()
+    out = pd.DataFrame(shrunk, index=per_series.index, columns=per_series.columns)
+    return out.where(per_series.notna())
 
 
 def _step(freq: str) -> BaseOffset:
