@@ -320,3 +320,19 @@ def test_cli_writes_the_sample_and_reports_bad_arguments(
     assert (out / "sales.csv").exists() and (out / "truth" / "true_demand.parquet").exists()
     assert main(["sample", "--out", str(out), "--as-of", "yesterday"]) == 2
     assert "--as-of" in capsys.readouterr().err
+
+
+def test_supplier_terms_fit_the_demand(brand: SampleBrand, truth: pd.DataFrame) -> None:
+    """A supplier's minimum order value is below a typical week's order value and its capacity
+    well above its mean week, so a planner can stock every SKU it makes."""
+    products = brand.tables["products"].set_index("sku")
+    suppliers = brand.tables["suppliers"].set_index("supplier")
+    week = (truth["date"] - truth["date"].min()).dt.days // 7
+    supplier = truth["sku"].map(products["supplier"])
+    value = truth["demand"] * truth["sku"].map(products["unit_cost"])
+    weekly = pd.DataFrame({"supplier": supplier, "week": week, "units": truth["demand"],
+                           "value": value}).groupby(["supplier", "week"]).sum()
+    mean = weekly.groupby("supplier").mean()
+    assert (suppliers["min_order_value"] < 0.5 * mean["value"].reindex(suppliers.index)).all()
+    assert (suppliers["capacity_units_per_week"]
+            > 1.8 * mean["units"].reindex(suppliers.index)).all()
