@@ -93,11 +93,14 @@ def stats_forecast(
         if cheap:
             sf = StatsForecast(cheap, freq=freq, n_jobs=1, fallback_model=HistoricAverage())
             frames.append(sf.forecast(df=history[["unique_id", "ds", "y"]], h=h))
-        if "auto_ets" in names and len(ets_ids) > 0:
-            subset = history[history["unique_id"].isin(ets_ids)][["unique_id", "ds", "y"]]
+        wants_ets = "auto_ets" in names
+        subset = history[history["unique_id"].isin(ets_ids if wants_ets else [])]
+        # At an early backtest cutoff the AutoETS series may not have started yet, and
+        # statsforecast cannot split an empty frame into jobs.
+        if not subset.empty:
             sf = StatsForecast([_stats_model("auto_ets", season, ets_model)], freq=freq,
                                n_jobs=1, fallback_model=HistoricAverage())
-            frames.append(sf.forecast(df=subset, h=h))
+            frames.append(sf.forecast(df=subset[["unique_id", "ds", "y"]], h=h))
     out = frames[0]
     for frame in frames[1:]:
         out = out.merge(frame, on=["unique_id", "ds"], how="left")
