@@ -10,9 +10,8 @@ after it. See ``docs/scale-out.md``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 from distributed import Client
@@ -20,6 +19,7 @@ from prefect_dask import DaskTaskRunner
 
 from flows.config import Settings
 from flows.errors import UserError
+from flows.runtime import environment
 from forecasting.config import ForecastConfig
 from forecasting.distributed import dask_client
 
@@ -67,21 +67,12 @@ def dask_task_runner(client: Client) -> DaskTaskRunner:
     return DaskTaskRunner(address=str(client.scheduler_info()["address"]))
 
 
-@contextmanager
-def _engine_environment(config: ForecastConfig) -> Iterator[None]:
+def _engine_environment(config: ForecastConfig) -> AbstractContextManager[None]:
     """The flow loads its settings itself: pass the engine on through the environment."""
-    saved = {name: os.environ.get(name) for name in (_ENGINE_ENV, _ADDRESS_ENV)}
-    os.environ[_ENGINE_ENV] = config.engine
+    values: dict[str, str] = {_ENGINE_ENV: config.engine}
     if config.dask_address:
-        os.environ[_ADDRESS_ENV] = config.dask_address
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        values[_ADDRESS_ENV] = config.dask_address
+    return environment(values)
 
 
 def run_flow_on_dask(settings: Settings, config: str | None, as_of: str | None = None, *,

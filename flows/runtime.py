@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from flows.errors import UserError
 from forecasting.contract import DataContractError
 
-__all__ = ["PREFECT_DEFAULTS", "UserErrorTracebacks", "prepare_prefect_environment"]
+__all__ = [
+    "PREFECT_DEFAULTS",
+    "UserErrorTracebacks",
+    "environment",
+    "prepare_prefect_environment",
+]
 
 PREFECT_DEFAULTS = {
     # No usage telemetry from a planning job.
@@ -50,3 +57,18 @@ def prepare_prefect_environment() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, UserErrorTracebacks) for f in logger.filters):
             logger.addFilter(UserErrorTracebacks())
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the body, then restore each one as it was (or unset)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from flows.runtime import environment
+
 PG_URL_ENV = "REPLENISH_TEST_PG_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://replenish:replenish@127.0.0.1:5432/replenish"
 
@@ -53,24 +55,16 @@ _PREFECT_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LE
 def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Prefect's test server on a temporary PREFECT_HOME, analytics off, for the session."""
     home = tmp_path_factory.mktemp("prefect-home")
-    saved = {name: os.environ.get(name) for name in [*_PREFECT_ENV, "PREFECT_HOME"]}
-    os.environ.update(_PREFECT_ENV, PREFECT_HOME=str(home))
-    from prefect.settings import (
-        PREFECT_HOME,
-        PREFECT_SERVER_ANALYTICS_ENABLED,
-        temporary_settings,
-    )
-    from prefect.testing.utilities import prefect_test_harness
+    with environment({**_PREFECT_ENV, "PREFECT_HOME": str(home)}):
+        from prefect.settings import (
+            PREFECT_HOME,
+            PREFECT_SERVER_ANALYTICS_ENABLED,
+            temporary_settings,
+        )
+        from prefect.testing.utilities import prefect_test_harness
 
-    try:
         with (
             temporary_settings({PREFECT_HOME: home, PREFECT_SERVER_ANALYTICS_ENABLED: False}),
             prefect_test_harness(server_startup_timeout=60),
         ):
             yield home
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
