@@ -16,10 +16,12 @@ store is opened, under a lock, so two processes opening a new store at once do n
 
 from __future__ import annotations
 
+import fcntl
 import io
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -101,7 +103,8 @@ class RunStore:
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as err:
             raise StoreError(f"run store {self.display_url}: {err}") from err
         try:
-            self._upgrade_schema()
+            with _sqlite_open_lock(self.url):
+                self._upgrade_schema()
         except BaseException:
             self._engine.dispose()
             raise
@@ -345,6 +348,25 @@ def _create_engine(url: sa.URL) -> sa.Engine:
     return engine
 
 
+@contextmanager
+def _sqlite_open_lock(url: sa.URL) -> Iterator[None]:
+    """Serialise processes opening one SQLite file: switching a new file to WAL needs an
+    exclusive lock that SQLite refuses at once ("database is locked") instead of waiting."""
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith(
+        "file:"
+    ):
+        yield
+        return
+    path = Path(database).expanduser()
+    with open(path.with_name(f"{path.name}.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _sqlite_on_connect(journal: bool) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own transaction handling would defer BEGIN and let two writers deadlock;
@@ -367,8 +389,14 @@ def _sqlite_begin_immediate(connection: sa.Connection) -> None:
 
 
 def _current_attempt(connection: sa.Connection, run_id: str) -> int:
+    """The run's attempt number, with the run's row locked until the transaction ends.
+
+    The lock serialises writers of one run's outputs: on PostgreSQL two transactions that
+    both delete-then-insert the same output names would otherwise collide on the primary key
+    (SQLite already serialises them with BEGIN IMMEDIATE and ignores FOR UPDATE).
+    """
     attempt = connection.execute(
-        sa.select(runs.c.attempts).where(runs.c.run_id == run_id)
+        sa.select(runs.c.attempts).where(runs.c.run_id == run_id).with_for_update()
     ).scalar_one_or_none()
     if attempt is None:
         raise LookupError(f"no run {run_id!r} in the run store")
