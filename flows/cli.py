@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import yaml
 
-from flows.config import ConfigError, Settings, load_settings
+from flows.config import Settings, load_settings
 from flows.errors import UserError
-from flows.store import StoreError
 
 if TYPE_CHECKING:
     from replenishment.whatif import PlanOverrides
@@ -377,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
         print(f"{len(err.problems)} problem(s) found; nothing was written.", file=sys.stderr)
         return EXIT_USER_ERROR
-    except (ConfigError, UserError, StoreError) as err:
+    except UserError as err:  # the one root of errors a user can fix
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

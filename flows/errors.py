@@ -1,13 +1,16 @@
-"""Errors a user can fix, as opposed to bugs. The CLI prints them and exits with code 2."""
+"""Errors of the door to the world. All derive from :class:`forecasting.errors.UserError`,
+the one root the CLI catches (message on stderr, exit code 2, no traceback)."""
 
 from __future__ import annotations
 
-__all__ = ["SourceError", "UserError"]
+from forecasting.errors import UserError
 
-
-class UserError(Exception):
-    """Bad input or a bad request: the message tells the user what to change."""
+__all__ = ["OutputError", "SourceError", "UserError"]
 
 
 class SourceError(UserError):
     """A data source (folder, database, HTTP API) could not be read."""
+
+
+class OutputError(UserError):
+    """An output folder could not be written, locked or swapped into place."""

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from flows.errors import UserError
 from flows.hashing import hash_mapping
 from flows.store_tables import run_outputs, runs
 
@@ -48,7 +49,7 @@ _MAX_NAME = 64
 _SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
-class StoreError(RuntimeError):
+class StoreError(UserError, RuntimeError):
     """The run store cannot be opened or used. Messages never show a database password."""
 
 

@@ -20,6 +20,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pydantic import BaseModel
 
+from forecasting.errors import UserError
+
 __all__ = [
     "DEMAND_TABLES",
     "ColumnSpec",
@@ -74,7 +76,7 @@ class Problem(BaseModel):
         return f"{', '.join(where)}: {got}expected {self.expected}"
 
 
-class DataContractError(ValueError):
+class DataContractError(UserError, ValueError):
     """Raised with every :class:`Problem` found, so a planner can fix them all in one pass."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:

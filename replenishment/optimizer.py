@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.contract import DataContractError, Problem
+from forecasting.errors import UserError
 from replenishment.config import PlanningConfig
 from replenishment.levels import StockLevels
 from replenishment.milp import BlockResult, ItemArrays, SupplierArrays, solve_block
@@ -69,7 +70,7 @@ class InfeasiblePlanError(DataContractError):
     """No order plan meets every constraint; each problem names one conflict."""
 
 
-class SolverTimeoutError(RuntimeError):
+class SolverTimeoutError(UserError, RuntimeError):
     """The time limit passed before the solver found any feasible plan."""
 
 

@@ -23,6 +23,7 @@ from tenacity import (
 )
 
 from flows.config import NotifyTarget
+from flows.errors import UserError
 from flows.exports import atomic_write, safe_filename
 from flows.notify.digest import Digest
 
@@ -44,7 +45,7 @@ _TIMEOUT_PARAMS = ("cto", "rto")  # Apprise's connect and read timeouts, in seco
 logger = logging.getLogger(__name__)
 
 
-class TargetError(ValueError):
+class TargetError(UserError, ValueError):
     """A target that cannot be used as configured (message is free of secrets)."""
 
 
