@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.docs import cpu_model, write_section
-from flows.report import ReportInputs, ReportOptions, recent_accuracy, render_report
+from flows.outbound.report import ReportInputs, ReportOptions, recent_accuracy, render_report
 from replenishment.alerts import SEVERITIES
 
 SIZES = (300, 3_000)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from flows.runtime import environment
+from flows.orchestration.runtime import environment
 
 PG_URL_ENV = "REPLENISH_TEST_PG_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://replenish:replenish@127.0.0.1:5432/replenish"

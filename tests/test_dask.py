@@ -13,10 +13,10 @@ import yaml
 from distributed import Client, get_task_stream
 from forecasting_synth import synthetic_demand
 
-from flows.cli import main
+from flows.commands.cli import main
 from flows.config import load_settings
-from flows.dask import execution, run_flow_on_dask, with_engine
 from flows.errors import UserError
+from flows.orchestration.dask import execution, run_flow_on_dask, with_engine
 from flows.sample import generate_brand, write_brand
 from forecasting.config import ForecastConfig
 from forecasting.distributed import DaskUnavailableError, chunk_series, dask_client

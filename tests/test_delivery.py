@@ -13,8 +13,8 @@ import pytest
 from local_servers import SmtpServer, free_port, smtp_server
 
 from flows.config import SupplierMailSettings
-from flows.delivery import deliver_supplier_orders, parse_recipients
-from flows.exports import write_csv
+from flows.outbound.delivery import deliver_supplier_orders, parse_recipients
+from flows.storage.exports import write_csv
 
 SUPPLIERS = pd.DataFrame({
     "supplier": ["SUP-A", "杭州美研", "SUP-NOMAIL", "SUP-BAD"],

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from flows.errors import UserError
-from flows.exports import safe_filename, staged_output, write_csv, write_frame
+from flows.storage.exports import safe_filename, staged_output, write_csv, write_frame
 
 
 def _read_cells(path: Path) -> list[list[str]]:

@@ -22,9 +22,9 @@ import pytest
 import yaml
 from local_servers import HttpReceiver, free_port, http_receiver
 
-from flows.cli import main
+from flows.commands.cli import main
 from flows.sample import generate_brand, write_brand
-from flows.store import RunStore
+from flows.storage.store import RunStore
 
 
 def _write_config(path: Path, root: Path, **data: Any) -> Path:
@@ -66,7 +66,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def two_runs(prefect_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoRuns]:
     """The flow run twice for the same as-of date on unchanged inputs."""
-    from flows.flow import planning_flow
+    from flows.orchestration.flow import planning_flow
 
     root = tmp_path_factory.mktemp("flow")
     write_brand(generate_brand(skus=12, days=200), root / "data")
@@ -206,7 +206,7 @@ def test_a_source_down_fails_the_run_and_keeps_the_previous_outputs(
 
 def test_source_retries_with_backoff_only_for_sources() -> None:
     from flows.config import Settings
-    from flows.tasks import planning_tasks
+    from flows.orchestration.tasks import planning_tasks
 
     tasks = planning_tasks(Settings.model_validate(
         {"flow": {"source_retries": 3, "source_retry_delay_s": 2}}))
@@ -236,7 +236,7 @@ def test_weekly_sales_given_to_plan_is_a_user_error(
 
 def test_user_error_tracebacks_are_left_out_of_run_logs() -> None:
     from flows.errors import SourceError
-    from flows.runtime import UserErrorTracebacks
+    from flows.orchestration.runtime import UserErrorTracebacks
 
     def record(error: BaseException) -> logging.LogRecord:
         try:
@@ -255,7 +255,7 @@ def test_deployments_follow_the_schedule(tmp_path: Path) -> None:
     from prefect.flows import load_flow_from_entrypoint
 
     from flows.config import load_settings
-    from flows.flow import FLOW_NAME, planning_deployment
+    from flows.orchestration.flow import FLOW_NAME, planning_deployment
 
     repo = Path(__file__).resolve().parents[1]
     settings = load_settings(repo / "config" / "demo.yaml")
@@ -275,7 +275,7 @@ def test_deployments_follow_the_schedule(tmp_path: Path) -> None:
 
 
 def test_stage_keys_follow_content_not_row_order() -> None:
-    from flows.cache import content_key
+    from flows.orchestration.cache import content_key
     from forecasting.config import ForecastConfig
 
     sales = pd.DataFrame({"sku": ["A", "B"], "units": [3, 5]})
@@ -291,7 +291,7 @@ def test_stage_keys_follow_content_not_row_order() -> None:
 
 
 def test_old_stage_results_are_pruned(tmp_path: Path) -> None:
-    from flows.cache import prune_stage_results
+    from flows.orchestration.cache import prune_stage_results
 
     digest = "0" * 64
     old, fresh = tmp_path / f"forecast-{digest}", tmp_path / f"plan-{digest}"

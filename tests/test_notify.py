@@ -24,7 +24,7 @@ from local_servers import (
 )
 
 from flows.config import ConfigError, NotifySettings, load_settings
-from flows.notify import JsonLedger, RunSummary, notify_failure, notify_run
+from flows.outbound.notify import JsonLedger, RunSummary, notify_failure, notify_run
 
 SUMMARY = RunSummary(
     brand="Lotus Beauty", as_of="2024-06-03", run_id="r-0603",

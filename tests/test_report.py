@@ -15,7 +15,7 @@ from PIL import Image
 from planning_data import AS_OF as PLAN_AS_OF
 from planning_data import make_dataset, make_forecast
 
-from flows.report import (
+from flows.outbound.report import (
     ReportInputs,
     ReportOptions,
     at_risk_skus,
@@ -25,8 +25,8 @@ from flows.report import (
     stored_forecasts,
     write_report,
 )
-from flows.report.series import projected_inventory
-from flows.store import RunStore
+from flows.outbound.report.series import projected_inventory
+from flows.storage.store import RunStore
 from forecasting.contract import DataContractError
 from replenishment.plan import plan
 

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.cli import main
+from flows.commands.cli import main
 from flows.errors import UserError
 from flows.sample import CHANNELS, SampleBrand, generate_brand, write_brand
-from flows.sources.folder import read_folder
+from flows.storage.sources.folder import read_folder
 from replenishment.contract import parse_dataset
 
 SKUS, DAYS = 40, 400

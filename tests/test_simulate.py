@@ -12,9 +12,9 @@ import pytest
 import yaml
 from planning_data import make_forecast
 
-from flows.cli import main
+from flows.commands.cli import main
 from flows.sample import generate_brand, write_brand
-from flows.store import RunStore
+from flows.storage.store import RunStore
 from forecasting.contract import DemandData
 from replenishment.baseline import (
     BaselineRule,

@@ -9,7 +9,7 @@ import pytest
 from tiny_dataset import TINY_TABLES, write_tiny_dataset
 
 from flows.errors import SourceError
-from flows.sources import read_folder
+from flows.storage.sources import read_folder
 from forecasting.contract import DataContractError
 from replenishment.contract import PLANNING_TABLES, parse_dataset
 

@@ -16,7 +16,7 @@ from tiny_dataset import write_tiny_dataset
 
 from flows.config import Settings
 from flows.errors import SourceError
-from flows.sources import fetch_signals, load_dataset
+from flows.storage.sources import fetch_signals, load_dataset
 from forecasting.contract import DataContractError
 
 TOKEN = "t0ken-abc"

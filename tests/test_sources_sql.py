@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from tiny_dataset import write_tiny_dataset
 
 from flows.errors import SourceError
-from flows.sources import read_folder, read_sql, write_sql
+from flows.storage.sources import read_folder, read_sql, write_sql
 from replenishment.contract import PLANNING_TABLES, Dataset, parse_dataset
 
 

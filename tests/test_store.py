@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
-from flows.hashing import hash_frame, hash_frames
-from flows.store import RunStore, StoreError, alembic_config
+from flows.storage.hashing import hash_frame, hash_frames
+from flows.storage.store import RunStore, StoreError, alembic_config
 
 AS_OF = date(2024, 6, 30)
 INPUTS = {"sales": "a" * 64, "products": "b" * 64}

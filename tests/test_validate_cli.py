@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tiny_dataset import TINY_TABLES, write_tiny_dataset
 
-from flows.cli import main
+from flows.commands.cli import main
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
@@ -103,7 +103,7 @@ def test_no_dataset_and_missing_folder_are_user_errors(
 
 def test_database_from_the_environment(workdir: Path, monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    from flows.sources import read_folder, write_sql
+    from flows.storage.sources import read_folder, write_sql
 
     url = f"sqlite:///{workdir / 'brand.db'}"
     write_sql(url, read_folder(write_tiny_dataset(workdir / "data")))

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from flows.errors import UserError
-from flows.exports import staged_output
 from flows.sample.brand import SampleBrand
+from flows.storage.exports import staged_output
 
 __all__ = ["TRUTH_FOLDER", "write_brand"]
 

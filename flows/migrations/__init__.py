@@ -1,1 +1,0 @@
-"""Alembic migrations of the run store, applied in code by :class:`flows.store.RunStore`."""

@@ -1,0 +1,161 @@
+"""What a planning run hands to people: the report, the digests, supplier e-mail, failure notes.
+
+Plain functions (no Prefect): the flow's report and notify tasks wrap them. The notification
+ledger lives next to the run store, so a second run for the same day does not send the same
+alerts again; a failed run's notice goes to a folder beside the outputs, so the previous run's
+files stay exactly as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from flows.config import Settings
+from flows.errors import UserError
+from flows.outbound.delivery import DeliveryResult, deliver_supplier_orders
+from flows.outbound.notify import NotifyResult, RunSummary, notify_failure, notify_run
+from flows.outbound.report import PreviousForecast, recent_accuracy, report_inputs, write_report
+from forecasting.contract import DataContractError
+from forecasting.engine import ForecastResult
+from replenishment.contract import Dataset
+from replenishment.plan import PlanResult
+
+__all__ = [
+    "REPORT_NAME",
+    "Notices",
+    "failure_folder",
+    "failure_reason",
+    "ledger_path",
+    "notify_plan",
+    "run_links",
+    "send_failure_notice",
+    "write_plan_report",
+]
+
+REPORT_NAME = "report.html"
+logger = logging.getLogger(__name__)
+
+
+def _store_folder(settings: Settings) -> Path:
+    """The folder of an SQLite run store, or ``.replenish`` for a database server."""
+    prefix = "sqlite:///"
+    if settings.store_url.startswith(prefix):
+        return Path(settings.store_url[len(prefix):]).parent
+    return Path(".replenish")
+
+
+def ledger_path(settings: Settings) -> Path:
+    """What was already sent where: ``notify-ledger.json`` next to the run store."""
+    return _store_folder(settings) / "notify-ledger.json"
+
+
+def failure_folder(settings: Settings) -> Path:
+    """Where a failed run's notice is written: beside the outputs, never inside them."""
+    out = settings.output_dir
+    return out.with_name(f"{out.name}-failed")
+
+
+def failure_reason(error: BaseException) -> str:
+    """One line (or one per data problem) a planner can act on, without a traceback."""
+    if isinstance(error, DataContractError):
+        return f"{len(error.problems)} data problem(s): " + "; ".join(
+            str(p) for p in error.problems[:5])
+    if isinstance(error, UserError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def run_links(out: Path, files: dict[str, Path]) -> dict[str, Path]:
+    """The files a digest points to, by label."""
+    links = {"Report": out / REPORT_NAME, "Alerts": out / "alerts.csv",
+             "Orders": out / "orders.csv", "Exceptions": out / "exceptions.csv"}
+    return {label: path for label, path in links.items()
+            if label == "Report" or path in files.values()}
+
+
+def write_plan_report(
+    settings: Settings, run_id: str, as_of: pd.Timestamp, dataset: Dataset,
+    forecast: ForecastResult, result: PlanResult, previous: list[PreviousForecast], out: Path,
+) -> Path:
+    """``report.html`` in the run's folder: headline, alerts, at-risk SKUs, and the accuracy
+    of ``previous`` runs' forecasts (see :func:`flows.outbound.report.stored_forecasts`)."""
+    known = dataset.demand.until(as_of).sales
+    files = ("orders.csv", "alerts.csv", "exceptions.csv", "forecast.csv", "summary.json")
+    inputs = report_inputs(
+        settings.brand, run_id, as_of, dataset, forecast, result,
+        accuracy=recent_accuracy(previous, known),
+        links={name: name for name in files if (out / name).exists()},
+    )
+    return write_report(inputs, out / REPORT_NAME)
+
+
+@dataclass(frozen=True)
+class Notices:
+    """What the notify stage did: one result per team target and per supplier e-mail."""
+
+    digests: list[NotifyResult] = field(default_factory=list)
+    suppliers: list[DeliveryResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[str]:
+        """A line for each notification that could not go out (after its retries)."""
+        return ([f"{r.team} -> {r.target}: {r.message}" for r in self.digests if not r.ok]
+                + [f"supplier {r.supplier}: {r.message}" for r in self.suppliers if not r.ok])
+
+
+def _summary(settings: Settings, run_id: str, as_of: pd.Timestamp,
+             result: PlanResult) -> RunSummary:
+    orders = result.orders
+    return RunSummary(
+        brand=settings.brand, as_of=as_of.date(), run_id=run_id,
+        counts={"order_lines": len(orders), "suppliers": int(orders["supplier"].nunique()),
+                "exceptions": len(result.exceptions), "alerts": len(result.alerts)},
+        totals={"order_value": float(orders["line_value"].sum())},
+    )
+
+
+def notify_plan(
+    settings: Settings, run_id: str, as_of: pd.Timestamp, dataset: Dataset,
+    result: PlanResult, out: Path, files: dict[str, Path],
+) -> Notices:
+    """Send each team its digest of new or changed alerts and, when enabled, each supplier
+    its order e-mail. Never raises: failures come back in :class:`Notices`."""
+    digests = notify_run(
+        result.alerts, dataset.supply.products, _summary(settings, run_id, as_of, result),
+        settings.notify, output_dir=out, ledger=ledger_path(settings),
+        links=run_links(out, files),
+    )
+    # ``files`` keys are "orders/<supplier>" and "order_forecast/<supplier>" (true names).
+    ordered = {key.partition("/")[2] for key in files if key.startswith("orders/")}
+    per_supplier = {
+        supplier: [files[f"{folder}/{supplier}"] for folder in ("orders", "order_forecast")
+                   if f"{folder}/{supplier}" in files]
+        for supplier in sorted(ordered)
+    }
+    suppliers = deliver_supplier_orders(
+        dataset.supply.suppliers, per_supplier, settings.notify.supplier_mail,
+        brand=settings.brand, as_of=as_of.date(), outbox=out / "outbox",
+        ledger=_store_folder(settings) / "supplier-ledger.json",
+    )
+    notices = Notices(digests, suppliers)
+    for line in notices.failed:
+        logger.warning("notification not delivered: %s", line)
+    return notices
+
+
+def send_failure_notice(settings: Settings, run_id: str, as_of: pd.Timestamp | None,
+                        reason: str) -> list[NotifyResult]:
+    """Tell every configured target that the run failed; file sinks write into
+    :func:`failure_folder`. Never raises."""
+    summary = RunSummary(brand=settings.brand,
+                         as_of=as_of.date() if as_of is not None else "unknown", run_id=run_id)
+    results = notify_failure(summary, reason, settings.notify,
+                             output_dir=failure_folder(settings))
+    for failed in (r for r in results if not r.ok):
+        logger.warning("failure notice not delivered: %s -> %s: %s",
+                       failed.team, failed.target, failed.message)
+    return results

@@ -1,0 +1,110 @@
+"""Where a dataset comes from: a folder, a SQL database, plus signals from an HTTP API.
+
+:func:`load_dataset` is what every command that reads data calls: it picks the source from the
+command line and the config, reads the raw tables, validates them against the contract and
+returns the typed :class:`~replenishment.contract.Dataset` with a short summary for the user.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from flows.config import Settings
+from flows.errors import UserError
+from flows.storage.sources.folder import RawTables, read_folder
+from flows.storage.sources.http import SignalsResult, fetch_signals
+from flows.storage.sources.sql import read_sql, write_sql
+from replenishment.contract import PLANNING_TABLES, Dataset, parse_dataset
+
+__all__ = [
+    "RawTables",
+    "SignalsResult",
+    "fetch_signals",
+    "load_dataset",
+    "read_folder",
+    "read_raw",
+    "read_sql",
+    "signals_cache_dir",
+    "summarize",
+    "write_sql",
+]
+
+
+def read_raw(settings: Settings, folder: Path | None = None) -> tuple[RawTables, str]:
+    """The raw tables and a description of where they came from.
+
+    Precedence: ``folder`` (the command line), then ``data.folder`` of the config, then the
+    database URL held by the environment variable ``data.sql_url_env``.
+    """
+    chosen = folder or settings.data.folder
+    if chosen is not None:
+        return read_folder(chosen), f"folder {chosen}"
+    env = settings.data.sql_url_env
+    if env:
+        url = os.environ.get(env, "").strip()
+        if not url:
+            raise UserError(f"the config reads data from the database URL in the environment "
+                            f"variable {env}, which is not set")
+        return read_sql(url), f"database {sa.make_url(url).render_as_string(hide_password=True)}"
+    raise UserError(
+        "no dataset given: pass --data DIR (a folder of NAME.csv / NAME.parquet tables), or set "
+        "data.folder or data.sql_url_env in the config file given with --config"
+    )
+
+
+def signals_cache_dir(settings: Settings) -> Path:
+    """Where the signals API's last good rows are kept: next to the SQLite run store."""
+    prefix = "sqlite:///"
+    if settings.store_url.startswith(prefix):
+        return Path(settings.store_url[len(prefix):]).parent / "signals"
+    return Path(".replenish") / "signals"
+
+
+def load_dataset(
+    settings: Settings, folder: Path | None = None, require: Iterable[str] | None = None
+) -> tuple[Dataset, str]:
+    """Read, merge and validate the dataset; return it with a short human summary.
+
+    Signals from ``data.signals_url`` replace the tables of the same names read from the
+    folder or the database. ``require`` lists the tables that must be present (default: those
+    planning needs). Raises :class:`DataContractError` or :class:`UserError` on bad input.
+    """
+    raw, origin = read_raw(settings, folder)
+    warnings: list[str] = []
+    source = settings.data
+    if source.signals_url:
+        signals = fetch_signals(
+            source.signals_url, source.signals_tables, cache_dir=signals_cache_dir(settings),
+            token_env=source.signals_token_env, timeout_s=source.signals_timeout_s,
+            retries=source.signals_retries, use_last_good=source.signals_use_last_good,
+            timezone=settings.timezone,
+        )
+        raw.update(signals.tables)
+        warnings = signals.warnings
+        origin += " + signals API"
+    required = PLANNING_TABLES if require is None else tuple(require)
+    dataset = parse_dataset(raw, settings.timezone, required)
+    return dataset, summarize(dataset, raw, origin, warnings)
+
+
+def summarize(
+    dataset: Dataset, raw: RawTables, origin: str, warnings: Iterable[str] = ()
+) -> str:
+    """A few lines telling the user what was read."""
+    sales = dataset.demand.sales
+    counts = ", ".join(f"{name} {len(frame):,}" for name, (frame, _) in raw.items())
+    lines = [f"Dataset OK: {origin}", f"  rows: {counts}"]
+    if not sales.empty:
+        channels = sorted(sales["channel"].unique())
+        first, last = (pd.Timestamp(d).date() for d in (sales["date"].min(), sales["date"].max()))
+        lines.append(
+            f"  {sales['sku'].nunique():,} SKUs sold on {len(channels)} channels "
+            f"({', '.join(channels)}), sales from {first} to {last}"
+        )
+    lines += [f"  warning: {w}" for w in warnings]
+    return "\n".join(lines)
