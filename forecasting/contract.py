@@ -7,10 +7,31 @@ the column, the value and what was expected.
 Type coercion is done here rather than by pandera: pandera reports a coercion failure and then
 runs the value checks on the *uncoerced* column, which turns one bad cell into several confusing
 messages. Value checks (ranges, allowed values, uniqueness) are declared as pandera checks.
+
+Decisions on cells, each a :class:`Problem` rather than a silent guess:
+
+- Only a truly empty cell is missing. Text keys take any other text literally, so a SKU named
+  ``None``, ``NULL``, ``NA`` or ``nan`` is that SKU (pandas' default NA spellings would turn
+  some of them, not all, into missing keys).
+- Numbers use a dot for decimals. Commas are read as thousands separators only where that is
+  unambiguous: groups of exactly three digits after a first group of one to three
+  (``1,234``, ``12,345,678``, ``1,234.5``). ``12,5``, ``1.234,5`` or ``1,23`` are rejected
+  ("decimal comma? write 12.5"): stripping every comma turned ``12,5`` into 125.
+- Numbers must be finite (``inf``, ``Infinity``, ``nan`` written as text are rejected) and no
+  larger in size than a bound per kind of column, above which the cell is an export error,
+  not a plan input: :data:`UNITS_LIMIT` = 1e9 units in one row (a SKU-day, an order line, a
+  stock count: 1,000x the largest single-SKU day a brand of this kind records),
+  :data:`MONEY_LIMIT` = 1e12 in the currency of the dataset (a price, a unit cost, an order
+  value), :data:`DAYS_LIMIT` = 36,500 days (a century) for durations, and
+  :data:`NUMBER_LIMIT` = 1e12 for any other number. ``1e308`` used to pass and overflow the
+  optimiser later.
+- A header must name each column once (after trimming spaces and a byte-order mark); a
+  repeated name would make "the" column ambiguous.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -23,7 +44,11 @@ from pydantic import BaseModel
 from forecasting.errors import UserError
 
 __all__ = [
+    "DAYS_LIMIT",
     "DEMAND_TABLES",
+    "MONEY_LIMIT",
+    "NUMBER_LIMIT",
+    "UNITS_LIMIT",
     "ColumnSpec",
     "DataContractError",
     "DemandData",
@@ -50,7 +75,15 @@ _KIND_EXPECTED: dict[str, str] = {
     "float": "a number",
     "flag": "0 or 1",
 }
+UNITS_LIMIT = 1e9
+MONEY_LIMIT = 1e12
+DAYS_LIMIT = 36_500.0
+NUMBER_LIMIT = 1e12
 _TRUE = {"1", "1.0", "true", "yes", "y", "t"}
+# A number as text: digits, or digits grouped in threes by commas, then optional decimals
+# after a dot and an optional exponent.
+_NUMBER = r"^[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)?(?:\.\d*)?(?:[eE][+-]?\d+)?$"
+_FINITE = "a finite number (inf, Infinity and nan are not amounts)"
 _FALSE = {"0", "0.0", "false", "no", "n", "f"}
 
 
@@ -86,11 +119,17 @@ class DataContractError(UserError, ValueError):
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """A column of the contract: its kind, whether it must be present, and its value checks."""
+    """A column of the contract: its kind, whether it must be present, and its value checks.
+
+    ``limit`` bounds the size of a number (``int`` and ``float`` kinds; see the module's
+    decisions): :data:`UNITS_LIMIT`, :data:`MONEY_LIMIT`, :data:`DAYS_LIMIT`, or
+    :data:`NUMBER_LIMIT` when unset.
+    """
 
     kind: ColumnKind
     required: bool = False
     checks: tuple[pa.Check, ...] = ()
+    limit: float = NUMBER_LIMIT
 
 
 @dataclass(frozen=True)
@@ -132,8 +171,8 @@ SALES = TableSpec(
         "date": ColumnSpec("date", required=True),
         "sku": ColumnSpec("str", required=True),
         "channel": ColumnSpec("str", required=True),
-        "units": ColumnSpec("float", required=True, checks=(at_least(0),)),
-        "price": ColumnSpec("float", checks=(greater_than(0),)),
+        "units": ColumnSpec("float", required=True, checks=(at_least(0),), limit=UNITS_LIMIT),
+        "price": ColumnSpec("float", checks=(greater_than(0),), limit=MONEY_LIMIT),
         "stockout": ColumnSpec("flag"),
     },
 )
@@ -159,7 +198,7 @@ LIVESTREAMS = TableSpec(
         "sku": ColumnSpec("str"),
         "host": ColumnSpec("str"),
         "expected_viewers": ColumnSpec("float", checks=(at_least(0),)),
-        "planned_units": ColumnSpec("float", checks=(at_least(0),)),
+        "planned_units": ColumnSpec("float", checks=(at_least(0),), limit=UNITS_LIMIT),
     },
     ordered=(("start", "end"),),
 )
@@ -180,7 +219,8 @@ PRICES = TableSpec(
     {
         "date": ColumnSpec("date", required=True),
         "sku": ColumnSpec("str", required=True),
-        "price": ColumnSpec("float", required=True, checks=(greater_than(0),)),
+        "price": ColumnSpec("float", required=True, checks=(greater_than(0),),
+                            limit=MONEY_LIMIT),
         "channel": ColumnSpec("str"),
     },
     unique=("date", "sku", "channel"),
@@ -201,35 +241,32 @@ def empty_table(spec: TableSpec) -> pd.DataFrame:
 
 
 def _as_text(raw: pd.Series) -> pd.Series:
-    """Cells as stripped text, missing where empty. Arrow strings keep this vectorised:
-    object strings cost seconds per column on a few hundred thousand rows."""
+    """Cells as stripped text, missing only where empty (or null in a typed source): the
+    texts ``None``, ``NULL``, ``NA`` and ``nan`` are kept as written. Arrow strings keep this
+    vectorised: object strings cost seconds per column on a few hundred thousand rows."""
     text = raw.astype("string[pyarrow]").str.strip()
-    return text.mask(text.isin(["", "nan", "NaN", "None", "NaT", "<NA>"]))
+    return text.mask(text == "")
 
 
-def _coerce(raw: pd.Series, text: pd.Series, kind: ColumnKind, timezone: str) -> pd.Series:
+def _coerce(raw: pd.Series, text: pd.Series, col: ColumnSpec, timezone: str
+            ) -> tuple[pd.Series, pd.Series | None]:
     """Parse one column (``text`` is ``_as_text(raw)``); unparseable cells become missing,
-    and the caller reports them."""
+    and the caller reports them. The second value, when not None, says per bad cell what was
+    expected instead of the kind's generic phrase (missing where the generic one fits)."""
+    kind = col.kind
     if kind == "str":
         # Missing text is None (not pd.NA) so plain ``isin`` / set membership keep working.
         as_object = text.astype(object)
         as_object[text.isna()] = None
-        return as_object
+        return as_object, None
     if kind in ("int", "float"):
-        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-            values = pd.to_numeric(raw, errors="coerce").astype("float64")
-        else:
-            values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
-        if kind == "int":
-            values = values.where(np.isclose(values, values.round()) | values.isna())
-            return values.round().astype("Int64")
-        return values.astype("float64")
+        return _parse_numbers(raw, text, col)
     if kind == "flag":
         lowered = text.str.lower()
         flag = pd.Series(np.nan, index=raw.index)
         flag[lowered.isin(_TRUE)] = 1
         flag[lowered.isin(_FALSE)] = 0
-        return flag
+        return flag, None
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = pd.to_datetime(raw, errors="coerce")
         if isinstance(parsed.dtype, pd.DatetimeTZDtype):
@@ -237,8 +274,49 @@ def _coerce(raw: pd.Series, text: pd.Series, kind: ColumnKind, timezone: str) ->
     else:
         parsed = _parse_iso(text, timezone)
     if kind == "date":
-        return parsed.dt.normalize().astype("datetime64[ns]")
-    return parsed.astype("datetime64[ns]")
+        return parsed.dt.normalize().astype("datetime64[ns]"), None
+    return parsed.astype("datetime64[ns]"), None
+
+
+def _parse_numbers(raw: pd.Series, text: pd.Series, col: ColumnSpec
+                   ) -> tuple[pd.Series, pd.Series]:
+    """Numbers of an ``int`` or ``float`` column, with what was expected of each bad cell:
+    thousands separators only where unambiguous, finite, at most ``col.limit`` in size."""
+    reason = pd.Series(pd.NA, index=raw.index, dtype="string[pyarrow]")
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        values = pd.to_numeric(raw, errors="coerce").astype("float64")
+    else:
+        well_formed = text.str.fullmatch(_NUMBER).fillna(False).astype(bool)
+        comma = text.str.contains(",", regex=False).fillna(False).astype(bool)
+        values = pd.to_numeric(text.where(well_formed).str.replace(",", "", regex=False),
+                               errors="coerce").astype("float64")
+        decimal_comma = (comma & ~well_formed).to_numpy()
+        for idx in np.flatnonzero(decimal_comma):
+            reason.iloc[int(idx)] = _decimal_comma_hint(str(text.iloc[idx]))
+        spelled = text.str.lower().str.lstrip("+-").isin(["inf", "infinity", "nan"])
+        reason[spelled.fillna(False).astype(bool)] = _FINITE
+    infinite = np.isinf(values.to_numpy())
+    reason[infinite] = _FINITE
+    too_large = np.abs(values.to_numpy()) > col.limit
+    reason[too_large & ~infinite] = f"a number of at most {col.limit:,.0f} in size (larger " \
+        "is taken as an export error)"
+    values = values.mask(infinite | too_large)
+    if col.kind == "int":
+        whole = np.isclose(values, values.round()) | values.isna()
+        values = values.where(whole)
+        return values.round().astype("Int64"), reason
+    return values, reason
+
+
+def _decimal_comma_hint(cell: str) -> str:
+    """What to write instead of a number with a comma that is not a thousands separator."""
+    example = "12.5"
+    if cell.count(",") == 1:
+        whole, _, decimals = cell.replace(".", "").partition(",")
+        if whole.lstrip("+-").isdigit() and decimals.isdigit():
+            example = f"{whole}.{decimals}"
+    return (f"a number with a dot for decimals (decimal comma? write {example}); commas may "
+            "only separate thousands, as in 1,234,567.5")
 
 
 _OFFSET = r"(?:[+-]\d\d:?\d\d|Z)$"
@@ -273,6 +351,9 @@ def parse_table(
     """
     raw = raw.reset_index(drop=True)
     raw.columns = [str(c).strip().lstrip("\ufeff") for c in raw.columns]
+    repeated = _repeated_columns(raw.columns, spec, source)
+    if repeated:
+        return empty_table(spec), repeated
     missing = [c for c in spec.required if c not in raw.columns]
     if missing:
         return empty_table(spec), [
@@ -286,14 +367,15 @@ def parse_table(
             typed[name] = empty_table(spec)[name].reindex(raw.index)
             continue
         text = _as_text(raw[name])
-        typed[name] = _coerce(raw[name], text, col.kind, timezone)
+        typed[name], reasons = _coerce(raw[name], text, col, timezone)
         present = text.notna()
         bad = present & typed[name].isna()
         if col.required:
             bad |= ~present
         for idx in np.flatnonzero(bad.to_numpy()):
             value = _display(raw[name].iloc[idx])
-            expected = _KIND_EXPECTED[col.kind]
+            reason = None if reasons is None else reasons.iloc[idx]
+            expected = _KIND_EXPECTED[col.kind] if pd.isna(reason) else str(reason)
             if not value and col.required:
                 expected = f"{expected} (the column is required)"
             problems.append(
@@ -303,6 +385,29 @@ def parse_table(
     problems += _run_checks(typed, spec, source, raw)
     problems += check_ordered(typed, spec, source)
     return typed, problems
+
+
+def _repeated_columns(columns: pd.Index, spec: TableSpec, source: str) -> list[Problem]:
+    """A problem per column name the header repeats. Besides exact repeats, a contract
+    column next to ``name.1``, ``name.2``... counts: that is how pandas' CSV reader renames
+    a repeated header."""
+    names = [str(c) for c in columns]
+    counts = pd.Series(names).value_counts()
+    problems = []
+    for name, count in counts[counts > 1].items():
+        problems.append(Problem(
+            source=source, row=1, column=str(name), value=str(name),
+            expected=f"each column named once in the header ('{name}' appears {count} times)",
+        ))
+    for name in spec.columns:
+        renamed = [n for n in names if re.fullmatch(rf"{re.escape(name)}\.\d+", n)]
+        if name in names and renamed and name not in counts[counts > 1]:
+            problems.append(Problem(
+                source=source, row=1, column=name, value=", ".join(renamed),
+                expected=f"each column named once in the header ('{name}' appears "
+                         f"{len(renamed) + 1} times; the reader renamed the repeats)",
+            ))
+    return problems
 
 
 def _run_checks(

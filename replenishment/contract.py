@@ -1,4 +1,9 @@
-"""Declared schemas of the supply tables, the whole :class:`Dataset`, and cross-table checks."""
+"""Declared schemas of the supply tables, the whole :class:`Dataset`, and cross-table checks.
+
+Quantities are bounded by :data:`~forecasting.contract.UNITS_LIMIT` (1e9 units per row),
+costs and order values by :data:`~forecasting.contract.MONEY_LIMIT` (1e12) and durations by
+:data:`~forecasting.contract.DAYS_LIMIT` (36,500 days); see :mod:`forecasting.contract`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from forecasting.contract import (
+    DAYS_LIMIT,
+    MONEY_LIMIT,
+    UNITS_LIMIT,
     ColumnSpec,
     DataContractError,
     DemandData,
@@ -41,14 +49,16 @@ PRODUCTS = TableSpec(
     {
         "sku": ColumnSpec("str", required=True),
         "supplier": ColumnSpec("str", required=True),
-        "unit_cost": ColumnSpec("float", required=True, checks=(at_least(0),)),
-        "case_pack": ColumnSpec("int", required=True, checks=(at_least(1),)),
-        "moq": ColumnSpec("int", required=True, checks=(at_least(0),)),
+        "unit_cost": ColumnSpec("float", required=True, checks=(at_least(0),),
+                                limit=MONEY_LIMIT),
+        "case_pack": ColumnSpec("int", required=True, checks=(at_least(1),),
+                                limit=UNITS_LIMIT),
+        "moq": ColumnSpec("int", required=True, checks=(at_least(0),), limit=UNITS_LIMIT),
         "name": ColumnSpec("str"),
         "category": ColumnSpec("str"),
-        "price": ColumnSpec("float", checks=(greater_than(0),)),
+        "price": ColumnSpec("float", checks=(greater_than(0),), limit=MONEY_LIMIT),
         "volume_m3": ColumnSpec("float", checks=(greater_than(0),)),
-        "shelf_life_days": ColumnSpec("float", checks=(greater_than(0),)),
+        "shelf_life_days": ColumnSpec("float", checks=(greater_than(0),), limit=DAYS_LIMIT),
         "service_level": ColumnSpec("float", checks=(_SERVICE_LEVEL,)),
         "status": ColumnSpec("str"),
         "launch_date": ColumnSpec("date"),
@@ -59,12 +69,14 @@ SUPPLIERS = TableSpec(
     "suppliers",
     {
         "supplier": ColumnSpec("str", required=True),
-        "lead_time_days": ColumnSpec("float", required=True, checks=(at_least(0),)),
+        "lead_time_days": ColumnSpec("float", required=True, checks=(at_least(0),),
+                                     limit=DAYS_LIMIT),
         "name": ColumnSpec("str"),
-        "lead_time_std_days": ColumnSpec("float", checks=(at_least(0),)),
-        "review_days": ColumnSpec("float", checks=(greater_than(0),)),
-        "min_order_value": ColumnSpec("float", checks=(at_least(0),)),
-        "capacity_units_per_week": ColumnSpec("float", checks=(greater_than(0),)),
+        "lead_time_std_days": ColumnSpec("float", checks=(at_least(0),), limit=DAYS_LIMIT),
+        "review_days": ColumnSpec("float", checks=(greater_than(0),), limit=DAYS_LIMIT),
+        "min_order_value": ColumnSpec("float", checks=(at_least(0),), limit=MONEY_LIMIT),
+        "capacity_units_per_week": ColumnSpec("float", checks=(greater_than(0),),
+                                              limit=UNITS_LIMIT),
         "email": ColumnSpec("str"),
     },
     unique=("supplier",),
@@ -73,7 +85,8 @@ INVENTORY = TableSpec(
     "inventory",
     {
         "sku": ColumnSpec("str", required=True),
-        "on_hand": ColumnSpec("float", required=True, checks=(at_least(0),)),
+        "on_hand": ColumnSpec("float", required=True, checks=(at_least(0),),
+                              limit=UNITS_LIMIT),
         "warehouse": ColumnSpec("str"),
     },
     unique=("sku", "warehouse"),
@@ -83,7 +96,8 @@ OPEN_ORDERS = TableSpec(
     {
         "sku": ColumnSpec("str", required=True),
         "supplier": ColumnSpec("str", required=True),
-        "qty": ColumnSpec("float", required=True, checks=(greater_than(0),)),
+        "qty": ColumnSpec("float", required=True, checks=(greater_than(0),),
+                          limit=UNITS_LIMIT),
         "eta": ColumnSpec("date", required=True),
         "po_id": ColumnSpec("str"),
     },
@@ -94,7 +108,7 @@ COMMITMENTS = TableSpec(
         "supplier": ColumnSpec("str", required=True),
         "sku": ColumnSpec("str", required=True),
         "week": ColumnSpec("date", required=True),
-        "qty": ColumnSpec("float", required=True, checks=(at_least(0),)),
+        "qty": ColumnSpec("float", required=True, checks=(at_least(0),), limit=UNITS_LIMIT),
     },
     unique=("supplier", "sku", "week"),
 )
