@@ -23,6 +23,7 @@ from replenishment.config import PlanningConfig
 __all__ = [
     "ConfigError",
     "DataSource",
+    "ExecutionSettings",
     "FlowSettings",
     "NotifySettings",
     "NotifyTarget",
@@ -183,6 +184,20 @@ class FlowSettings(BaseModel):
     cache_days: float = Field(7.0, gt=0, description="How long a cached stage result is reused.")
 
 
+class ExecutionSettings(BaseModel):
+    """The ``execution:`` section: where the forecast runs. Not a property of the forecast
+    (the results are the same either way), so it lives here rather than in ``forecast:``."""
+
+    model_config = ConfigDict(extra="forbid")
+    engine: Literal["local", "dask"] = Field(
+        "local", description="local: this process; dask: per-series models on a Dask cluster "
+        "and the flow's computing stages on its workers (see docs/scale-out.md).")
+    dask_address: str | None = Field(
+        None, description="Dask scheduler (tcp://host:8786) for engine 'dask'; unset: a local "
+        "cluster with one worker per core.")
+    threads: int = Field(-1, description="LightGBM threads (-1: all cores).")
+
+
 class Settings(BaseSettings):
     """Everything a run needs. Relative paths are relative to the config file's folder."""
 
@@ -202,6 +217,7 @@ class Settings(BaseSettings):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     flow: FlowSettings = Field(default_factory=FlowSettings)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -216,8 +232,9 @@ class Settings(BaseSettings):
         return env_settings, init_settings
 
     def fingerprint(self) -> str:
-        """A stable hash of the settings, recorded with every run."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """A stable hash of the settings that shape the results, recorded with every run."""
+        # Execution (local or Dask) changes where the work runs, not its results.
+        payload = json.dumps(self.model_dump(mode="json", exclude={"execution"}), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

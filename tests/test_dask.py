@@ -13,7 +13,7 @@ import yaml
 from distributed import Client, get_task_stream
 from forecasting_synth import synthetic_demand
 
-from flows.commands.cli import main
+from flows.commands import main
 from flows.config import load_settings
 from flows.errors import UserError
 from flows.orchestration.dask import execution, run_flow_on_dask, with_engine

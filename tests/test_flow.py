@@ -22,7 +22,7 @@ import pytest
 import yaml
 from local_servers import HttpReceiver, free_port, http_receiver
 
-from flows.commands.cli import main
+from flows.commands import main
 from flows.sample import generate_brand, write_brand
 from flows.storage.store import RunStore
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.commands.cli import main
+from flows.commands import main
 from flows.errors import UserError
 from flows.sample import CHANNELS, SampleBrand, generate_brand, write_brand
 from flows.storage.sources.folder import read_folder

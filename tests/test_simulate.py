@@ -12,7 +12,7 @@ import pytest
 import yaml
 from planning_data import make_forecast
 
-from flows.commands.cli import main
+from flows.commands import main
 from flows.sample import generate_brand, write_brand
 from flows.storage.store import RunStore
 from forecasting.contract import DemandData

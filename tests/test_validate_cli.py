@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tiny_dataset import TINY_TABLES, write_tiny_dataset
 
-from flows.commands.cli import main
+from flows.commands import main
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:

@@ -82,5 +82,6 @@ def publish_artifacts(
     create_table_artifact(
         _records(orders_per_supplier(result.orders)), key="orders-per-supplier",
         description="Order lines, units and value per supplier")
-    create_link_artifact(report_link, link_text="report.html", key="plan-report",
-                         description="The run's report (self-contained HTML)")
+    if report_link:  # no report when the run was asked to skip it
+        create_link_artifact(report_link, link_text="report.html", key="plan-report",
+                             description="The run's report (self-contained HTML)")

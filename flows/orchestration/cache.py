@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-import flows.pipeline.jobs
+import flows.pipeline.stages
 import forecasting
 import replenishment
 from flows.storage.hashing import hash_frame
@@ -43,7 +43,7 @@ def code_version() -> str:
     digest = hashlib.sha256()
     roots = [Path(forecasting.__file__).parent, Path(replenishment.__file__).parent]
     sources = sorted(p for root in roots for p in root.rglob("*.py"))
-    for path in [*sources, Path(flows.pipeline.jobs.__file__)]:
+    for path in [*sources, Path(flows.pipeline.stages.__file__)]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return f"{version}+{digest.hexdigest()[:16]}"

@@ -1,5 +1,5 @@
-"""The planning flow's tasks: thin Prefect wrappers over :mod:`flows.pipeline.jobs` and
-:mod:`flows.outbound.publish`, which stay callable without Prefect.
+"""The planning stages as Prefect tasks: the functions of :mod:`flows.pipeline.stages`, with
+retries, time limits and a result cache, and nothing else.
 
 Sources are retried with exponential backoff (a database or an API may come back); pure
 computations are not retried (the same inputs fail the same way) but are cached by the content
@@ -10,58 +10,30 @@ atomic output folder, the run store's run key and the notification ledger.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import pandas as pd
 import sqlalchemy as sa
-from prefect import Task, task
+from prefect import Task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
-from prefect.context import TaskRunContext
+from prefect.context import FlowRunContext, TaskRunContext
 from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH
 from prefect.states import State
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from flows.config import Settings
 from flows.errors import SourceError
 from flows.orchestration.cache import content_key
-from flows.outbound.publish import Notices, notify_plan, write_plan_report
-from flows.outbound.report import PreviousForecast
-from flows.pipeline.jobs import (
-    forecast_demand,
-    plan_orders,
-    read_signals,
-    validate_tables,
-    write_plan_outputs,
-)
-from flows.storage.exports import staged_output
-from flows.storage.sources import RawTables, SignalsResult, read_raw
-from forecasting.config import ForecastConfig
-from forecasting.contract import DemandData
-from forecasting.engine import ForecastResult
-from replenishment.config import PlanningConfig
-from replenishment.contract import Dataset
-from replenishment.plan import PlanResult
+from flows.pipeline import stages
+from flows.pipeline.planning import Stages
 
-__all__ = [
-    "CACHED_STAGES",
-    "PlanningTasks",
-    "export_task",
-    "forecast_task",
-    "notify_task",
-    "plan_task",
-    "planning_tasks",
-    "pull_signals",
-    "pull_tables",
-    "report_task",
-    "result_folder",
-    "stage_cache_key",
-    "validate_task",
-]
+__all__ = ["CACHED_STAGES", "planning_tasks", "result_folder", "stage_cache_key"]
 
+R = TypeVar("R")
 _SOURCE_ERRORS = (SourceError, OSError, TimeoutError, sa.exc.OperationalError)
 
 
@@ -79,103 +51,64 @@ _NOT_CACHED: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False
 _CACHED: dict[str, Any] = {"cache_key_fn": stage_cache_key, "persist_result": True,
                            "result_serializer": "pickle"}
 
-
-@task(name="pull-tables", retry_condition_fn=_source_may_recover, **_NOT_CACHED)
-def pull_tables(settings: Settings) -> tuple[RawTables, str]:
-    """The raw tables from the folder or the database, and where they came from."""
-    return read_raw(settings)
-
-
-@task(name="pull-signals", retry_condition_fn=_source_may_recover, **_NOT_CACHED)
-def pull_signals(settings: Settings) -> SignalsResult | None:
-    """Promotions and livestreams from the signals API (None when none is configured)."""
-    return read_signals(settings)
-
-
-@task(name="validate", **_CACHED)
-def validate_task(raw: RawTables, origin: str, signals: SignalsResult | None,
-             timezone: str) -> tuple[Dataset, str]:
-    return validate_tables(raw, origin, signals, timezone)
-
-
-@task(name="forecast", **_CACHED)
-def forecast_task(demand: DemandData, products: pd.DataFrame, config: ForecastConfig,
-             as_of: pd.Timestamp) -> ForecastResult:
-    return forecast_demand(demand, products, config, as_of)
-
-
-@task(name="plan", **_CACHED)
-def plan_task(dataset: Dataset, forecast: ForecastResult, config: PlanningConfig,
-         as_of: pd.Timestamp, previous: pd.DataFrame | None) -> PlanResult:
-    return plan_orders(dataset, forecast, config, as_of, previous)
-
-
+_SOURCES: dict[str, Callable[..., Any]] = {"pull-tables": stages.pull_tables, "pull-signals": stages.pull_signals}
+_COMPUTING: dict[str, Callable[..., Any]] = {"validate": stages.validate, "forecast": stages.forecast,
+              "plan": stages.plan_orders}
+_SIDE_EFFECTS: dict[str, Callable[..., Any]] = {"export": stages.export, "report": stages.report, "notify": stages.notify}
 # Names of the cached tasks: the prefixes of their cache keys.
-CACHED_STAGES = tuple(t.name for t in (validate_task, forecast_task, plan_task))
+CACHED_STAGES = tuple(_COMPUTING)
 
 
-@task(name="export", **_NOT_CACHED)
-def export_task(result: PlanResult, forecast: ForecastResult, out: Path,
-                summary: dict[str, object]) -> dict[str, Path]:
-    """Write every output into a staging folder that replaces ``out`` only when complete;
-    return the files by name ("orders/<supplier>" keeps the supplier's true name)."""
-    with staged_output(out) as staging:
-        written = write_plan_outputs(result, forecast, staging, summary)
-    return {name: out / path.relative_to(staging) for name, path in written.items()}
+def _call(stage: Task[..., R], hits: list[str], *args: Any) -> R:
+    """Run a task; note in ``hits`` when Prefect read its result from the cache.
+
+    Under the default task runner the task runs in the flow's thread, where its timeout can
+    interrupt it; under another runner (``DaskTaskRunner``, see
+    :mod:`flows.orchestration.dask`) it is submitted to that runner's workers.
+    """
+    context = FlowRunContext.get()
+    if context is None or isinstance(context.task_runner, ThreadPoolTaskRunner):
+        state: State[R] = stage(*args, return_state=True)  # type: ignore[assignment]
+    else:
+        future = stage.submit(*args)
+        future.wait()
+        state = future.state
+    if state.name == "Cached":
+        hits.append(stage.name)
+    return state.result()
 
 
-@task(name="report", **_NOT_CACHED)
-def report_task(settings: Settings, run_id: str, as_of: pd.Timestamp, dataset: Dataset,
-           forecast: ForecastResult, result: PlanResult, previous: list[PreviousForecast],
-           out: Path) -> Path:
-    return write_plan_report(settings, run_id, as_of, dataset, forecast, result, previous, out)
+def _caller(stage: Task[..., R], hits: list[str]) -> Callable[..., R]:
+    def call(*args: Any) -> R:
+        return _call(stage, hits, *args)
+
+    return call
 
 
-@task(name="notify", **_NOT_CACHED)
-def notify_task(settings: Settings, run_id: str, as_of: pd.Timestamp, dataset: Dataset,
-           result: PlanResult, out: Path, files: dict[str, Path]) -> Notices:
-    return notify_plan(settings, run_id, as_of, dataset, result, out, files)
-
-
-@dataclass(frozen=True)
-class PlanningTasks:
-    """The tasks of one run, with the retries, time limits and cache storage of its config."""
-
-    pull_tables: Task[..., tuple[RawTables, str]]
-    pull_signals: Task[..., SignalsResult | None]
-    validate: Task[..., tuple[Dataset, str]]
-    forecast: Task[..., ForecastResult]
-    plan: Task[..., PlanResult]
-    export: Task[..., dict[str, Path]]
-    report: Task[..., Path]
-    notify: Task[..., Notices]
-
-
-def planning_tasks(settings: Settings) -> PlanningTasks:
-    """The tasks configured from the ``flow:`` section of ``settings``."""
+def planning_tasks(settings: Settings) -> Stages:
+    """The pipeline's stages as tasks configured from the ``flow:`` section of ``settings``."""
     cfg = settings.flow
     source: dict[str, Any] = {
-        "retries": cfg.source_retries,
+        "retries": cfg.source_retries, "retry_condition_fn": _source_may_recover,
         "retry_delay_seconds": exponential_backoff(backoff_factor=cfg.source_retry_delay_s)(
             max(cfg.source_retries, 1)),
-        "timeout_seconds": cfg.source_timeout_s,
+        "timeout_seconds": cfg.source_timeout_s, **_NOT_CACHED,
     }
-    compute: dict[str, Any] = {
-        "timeout_seconds": cfg.stage_timeout_s,
-        "cache_expiration": timedelta(days=cfg.cache_days),
-    }
+    compute: dict[str, Any] = {"timeout_seconds": cfg.stage_timeout_s,
+                               "cache_expiration": timedelta(days=cfg.cache_days), **_CACHED}
     if cfg.result_storage is not None:
         compute["result_storage"] = cfg.result_storage.resolve()
-    side_effect: dict[str, Any] = {"timeout_seconds": cfg.stage_timeout_s}
-    return PlanningTasks(
-        pull_tables=pull_tables.with_options(**source),
-        pull_signals=pull_signals.with_options(**source),
-        validate=validate_task.with_options(**compute),
-        forecast=forecast_task.with_options(**compute),
-        plan=plan_task.with_options(**compute),
-        export=export_task.with_options(**side_effect),
-        report=report_task.with_options(**side_effect),
-        notify=notify_task.with_options(**side_effect),
+    side_effect: dict[str, Any] = {"timeout_seconds": cfg.stage_timeout_s, **_NOT_CACHED}
+    hits: list[str] = []
+    made: dict[str, Callable[..., Any]] = {}
+    for options, group in ((source, _SOURCES), (compute, _COMPUTING),
+                           (side_effect, _SIDE_EFFECTS)):
+        for name, function in group.items():
+            made[name] = _caller(Task(fn=function, name=name, **options), hits)
+    return Stages(
+        pull_tables=made["pull-tables"], pull_signals=made["pull-signals"],
+        validate=made["validate"], forecast=made["forecast"], plan=made["plan"],
+        export=made["export"], report=made["report"], notify=made["notify"], hits=hits,
     )
 
 

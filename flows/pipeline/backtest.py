@@ -9,7 +9,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from flows.config import Settings
-from flows.pipeline.jobs import dataset_hashes, forecast_config, recorded_run
+from flows.pipeline.forecast import forecast_config
+from flows.pipeline.recording import recorded_run
+from flows.pipeline.stages import dataset_hashes
 from flows.progress import Progress
 from flows.storage.exports import atomic_write, staged_output, write_csv
 from flows.storage.sources import load_dataset

@@ -22,7 +22,8 @@ import pandas as pd
 
 from flows.config import Settings
 from flows.errors import UserError
-from flows.pipeline.jobs import check_plannable, dataset_hashes, recorded_run
+from flows.pipeline.recording import recorded_run
+from flows.pipeline.stages import check_plannable, dataset_hashes
 from flows.progress import Progress
 from flows.storage.exports import atomic_write, staged_output, write_csv
 from flows.storage.hashing import hash_mapping

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from flows.config import Settings
 from flows.errors import UserError
@@ -27,17 +26,17 @@ def ensure_sample(settings: Settings) -> bool:
     return True
 
 
-def run_demo(settings: Settings, config: Path | None) -> str:
+def run_demo(settings: Settings) -> str:
     """Generate the sample brand if absent, run the planning flow once; return its summary.
 
-    Call after :func:`flows.orchestration.runtime.prepare_prefect_environment` (Prefect reads its
-    settings
-    when first imported).
+    Call after :func:`flows.orchestration.runtime.prepare_prefect_environment` (Prefect reads
+    its settings when first imported).
     """
-    from flows.orchestration.flow import describe_outcome, planning_flow
+    from flows.orchestration.flow import planning_flow
+    from flows.pipeline import describe_outcome
 
     ensure_sample(settings)
-    outcome = planning_flow(str(config) if config is not None else None)
+    outcome = planning_flow(settings=settings)
     return "\n".join([
         f"Demo finished for {settings.brand}",
         f"  data:          {settings.data.folder}",

@@ -1,0 +1,72 @@
+"""The ``replenish`` command line: one module per command in :mod:`flows.commands`.
+
+Each command module declares its arguments (``add_arguments``) and does its work (``run``) by
+calling plain functions elsewhere in ``flows``. Errors a user can fix (every
+:class:`forecasting.errors.UserError`: bad data, bad config, an unreachable source or store, an
+infeasible or timed-out plan) are caught here, in one place: one clear message per problem on
+stderr, exit code 2, no traceback. Anything else is a bug and shows its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from flows.commands import (
+    backtest,
+    demo,
+    forecast,
+    plan,
+    run,
+    sample,
+    serve,
+    simulate,
+    validate,
+)
+from flows.config import load_settings
+from forecasting.contract import DataContractError
+from forecasting.errors import UserError
+
+__all__ = ["COMMANDS", "EXIT_USER_ERROR", "build_parser", "main"]
+
+EXIT_USER_ERROR = 2
+COMMANDS: dict[str, ModuleType] = {
+    "validate": validate, "sample": sample, "forecast": forecast, "backtest": backtest,
+    "plan": plan, "run": run, "serve": serve, "simulate": simulate, "demo": demo,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="replenish",
+        description="Demand forecasting and inventory replenishment for multi-channel brands.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.HELP))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        code: int = COMMANDS[args.command].run(args, settings)
+        return code
+    except DataContractError as err:
+        for problem in err.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"{len(err.problems)} problem(s) found; nothing was written.", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

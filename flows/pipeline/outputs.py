@@ -1,0 +1,57 @@
+"""What a planning run writes and says: the files of the output folder, ``summary.json``, and
+the few lines printed in the terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from flows.storage.exports import safe_filename, write_csv
+from forecasting import ForecastResult
+from replenishment.plan import PlanResult
+
+__all__ = ["plan_summary", "write_plan_outputs"]
+
+
+def write_plan_outputs(result: PlanResult, forecast: ForecastResult, folder: Path,
+                       summary: dict[str, object]) -> dict[str, Path]:
+    """Every file a planner and the suppliers receive, into ``folder``."""
+    files: dict[str, Path] = {}
+    for supplier, lines in result.orders_by_supplier().items():
+        files[f"orders/{supplier}"] = write_csv(
+            lines, folder / "orders" / f"{safe_filename(supplier)}.csv")
+    for supplier, weeks in result.order_forecast_by_supplier().items():
+        files[f"order_forecast/{supplier}"] = write_csv(
+            weeks, folder / "order_forecast" / f"{safe_filename(supplier)}.csv")
+    for name, frame in (("orders", result.orders), ("exceptions", result.exceptions),
+                        ("alerts", result.alerts), ("levels", result.levels),
+                        ("forecast", forecast.channel), ("forecast_sku", forecast.sku)):
+        files[name] = write_csv(frame, folder / f"{name}.csv")
+    summary_path = folder / "summary.json"
+    summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str),
+                            encoding="utf-8")
+    files["summary"] = summary_path
+    return files
+
+
+def plan_summary(result: PlanResult, run_id: str, as_of: pd.Timestamp) -> dict[str, object]:
+    """The run's headline numbers, written as ``summary.json``."""
+    report = result.report
+    severities = result.alerts["severity"].value_counts().to_dict() if len(result.alerts) else {}
+    return {
+        "run_id": run_id,
+        "as_of": as_of.date().isoformat(),
+        "skus_planned": len(result.levels),
+        "order_lines": len(result.orders),
+        "order_value": round(float(result.orders["line_value"].sum()), 2),
+        "suppliers_ordered": int(result.orders["supplier"].nunique()),
+        "exceptions": len(result.exceptions),
+        "alerts": {str(k): int(v) for k, v in severities.items()},
+        "solver": {
+            "status": report.status, "proven_optimal": report.proven_optimal,
+            "gap": report.gap, "seconds": round(report.seconds, 2), "message": report.message,
+        },
+        "unplanned_skus": result.unplanned,
+    }
