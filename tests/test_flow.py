@@ -34,8 +34,9 @@ def _write_config(path: Path, root: Path, **data: Any) -> Path:
         "data": {"folder": str(root / "data"), **data},
         "store_url": f"sqlite:///{root / 'store' / 'runs.db'}",
         "output_dir": str(root / "outputs" / "plan"),
-        "forecast": {"horizon": 14, "backtest_windows": 1, "n_paths": 100, "n_jobs": 1,
+        "forecast": {"horizon": 14, "backtest_windows": 1, "n_paths": 100,
                      "global_model": True},
+        "execution": {"threads": 1},
         "notify": {"backoff_s": 0, "attempts": 1, "teams": [
             {"name": "planners", "urls": ["digest://", {"url_env": "TEST_FLOW_WEBHOOK",
                                                           "name": "webhook"}]},
@@ -147,6 +148,20 @@ def test_a_rerun_reads_unchanged_stages_from_the_cache(two_runs: TwoRuns) -> Non
     storage = Path(os.environ["PREFECT_HOME"]) / "storage"
     assert any(p.name.startswith("forecast-") for p in storage.iterdir())
     assert _snapshot(two_runs.second.out) == two_runs.first_files
+
+
+def test_plan_and_run_write_the_same_files(two_runs: TwoRuns, tmp_path: Path) -> None:
+    """``replenish plan`` (no Prefect) and the flow are one pipeline: same inputs, same files."""
+    out = tmp_path / "plan"
+    code = main(["plan", "--config", str(two_runs.config), "--out", str(out), "--no-notify"])
+    assert code == 0
+    planned = _snapshot(out)
+    compared = [name for name in two_runs.first_files
+                if name.endswith(".csv") or name == "summary.json"]
+    assert len(compared) > 8 and "orders.csv" in compared and "alerts.csv" in compared
+    for name in compared:
+        assert planned[name] == two_runs.first_files[name], name
+    assert "report.html" in planned
 
 
 def test_a_rerun_duplicates_no_orders_alerts_or_messages(two_runs: TwoRuns) -> None:

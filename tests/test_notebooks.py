@@ -25,7 +25,7 @@ DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 CELL_TIMEOUT_S = 240
 # Small and fast: one LightGBM thread with fewer trees, one inner backtest window, few paths,
 # no AutoETS (the costliest per-series model).
-FAST = {"n_jobs": 1, "n_paths": 100, "ets_max_series": 0, "backtest_windows": 1,
+FAST = {"n_paths": 100, "ets_max_series": 0, "backtest_windows": 1,
         "lightgbm_params": {"n_estimators": 60}}
 BRAND = {"SKUS": 15, "DAYS": 250, "HORIZON": 21, "FORECAST_OPTIONS": FAST}
 ACCURACY = {"STORES": 4, "HISTORY_DAYS": 240, "SAMPLE_SKUS": 12, "SAMPLE_DAYS": 200,

@@ -308,8 +308,8 @@ def _config(tmp_path: Path) -> Path:
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({
         "store_url": f"sqlite:///{tmp_path / 'runs.db'}",
-        "forecast": {"global_model": False, "stats_models": ["seasonal_naive", "tsb"],
-                     "n_jobs": 1},
+        "forecast": {"global_model": False, "stats_models": ["seasonal_naive", "tsb"]},
+        "execution": {"threads": 1},
     }), encoding="utf-8")
     return config
 
