@@ -113,3 +113,28 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "file.csv").write_text("x", encoding="utf-8")
     with pytest.raises(SourceError, match="is not a folder"):
         read_folder(tmp_path / "file.csv")
+
+
+def test_repeated_header_name_is_refused_naming_file_row_and_column(tmp_path: Path) -> None:
+    write_tiny_dataset(tmp_path)
+    # A repeated column the contract does not know: pandas would rename the copy 'note.1'
+    # and both would be silently ignored; which 'note' is meant is unknowable.
+    (tmp_path / "sales.csv").write_text(
+        "date,sku,channel,units,note,note\n2026-01-01,SKU-1,tmall,3,a,b\n", encoding="utf-8")
+    with pytest.raises(DataContractError) as err:
+        read_folder(tmp_path)
+    [problem] = err.value.problems
+    assert (problem.source, problem.row, problem.column) == ("sales.csv", 1, "note")
+    assert "2 times" in problem.expected
+
+
+def test_text_keys_none_null_na_are_text_and_only_an_empty_cell_is_missing(
+    tmp_path: Path,
+) -> None:
+    write_tiny_dataset(tmp_path)
+    (tmp_path / "sales.csv").write_text(
+        "date,sku,channel,units\n2026-01-01,None,tmall,3\n2026-01-01,NULL,tmall,4\n"
+        "2026-01-01,NA,tmall,\n2026-01-01,nan,tmall,1\n", encoding="utf-8")
+    sales, _ = read_folder(tmp_path)["sales"]
+    assert sales["sku"].tolist() == ["None", "NULL", "NA", "nan"]
+    assert sales["units"].tolist() == ["3", "4", "", "1"]

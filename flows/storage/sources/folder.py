@@ -1,8 +1,12 @@
 """Read a dataset folder: one ``NAME.csv`` or ``NAME.parquet`` per table of the contract.
 
 CSV cells are read as text (the contract does the typing, so a bad cell becomes a clear problem
-rather than a silently coerced column). Files and subfolders that are not tables of the
-contract (notes, a ``truth/`` folder of the sample brand) are ignored.
+rather than a silently coerced column). Only an empty cell is missing: ``None``, ``NULL``,
+``NA`` or ``nan`` in a key column is a SKU or channel someone named so, not a gap. A header
+naming a column twice is refused from the raw header line, before pandas renames the second
+copy ``x.1`` (which would make it look like a different, ignored column). Files and subfolders
+that are not tables of the contract (notes, a ``truth/`` folder of the sample brand) are
+ignored.
 """
 
 from __future__ import annotations
@@ -84,8 +88,9 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
+        _check_header(path)
         frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+            path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig",
             # Blank lines are kept so row numbers match what a spreadsheet shows.
             skip_blank_lines=False,
         )
@@ -103,6 +108,20 @@ def _read_csv(path: Path) -> pd.DataFrame:
             expected="comma-separated values with as many fields as the header",
         )]) from err
     return _drop_trailing_blank_rows(frame)
+
+
+def _check_header(path: Path) -> None:
+    """Refuse a header that names a column twice; the message names the file and column."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    names = [name.strip() for name in header]
+    repeated = sorted({name for name in names if name and names.count(name) > 1})
+    if repeated:
+        raise DataContractError([Problem(
+            source=path.name, row=1, column=name, value=", ".join(header),
+            expected=f"each column named once in the header ('{name}' appears "
+                     f"{names.count(name)} times); remove or rename the copies",
+        ) for name in repeated])
 
 
 def _drop_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
