@@ -57,6 +57,15 @@ class DataSource(BaseModel):
     signals_use_last_good: bool = Field(
         False, description="When the signals API is down, use its last good rows with a warning."
     )
+    signals_max_pages: int = Field(1_000, ge=1, description="Pages read per signals table.")
+    signals_max_mb: float = Field(50.0, gt=0, description="JSON read per signals table (MB).")
+    signals_max_seconds: float = Field(
+        120.0, gt=0, description="Time paging through one signals table may take (retries too)."
+    )
+    signals_min_rows_ratio: float = Field(
+        0.5, ge=0, le=1, description="Refuse an answer with fewer rows than this share of the "
+        "last good rows (an empty answer included); 0 accepts any answer."
+    )
 
 
 Severity = Literal["critical", "high", "medium", "low"]

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flows.config import Settings
 from flows.errors import UserError
 from flows.storage.sources.folder import RawTables, read_folder
-from flows.storage.sources.http import SignalsResult, fetch_signals
+from flows.storage.sources.http import SignalsLimits, SignalsResult, fetch_signals
 from flows.storage.sources.sql import read_sql, write_sql
 from replenishment.contract import PLANNING_TABLES, Dataset, parse_dataset
 
@@ -25,6 +25,7 @@ __all__ = [
     "RawTables",
     "SignalsResult",
     "fetch_signals",
+    "fetch_signals_for",
     "load_dataset",
     "read_folder",
     "read_raw",
@@ -65,6 +66,24 @@ def signals_cache_dir(settings: Settings) -> Path:
     return Path(".replenish") / "signals"
 
 
+def fetch_signals_for(settings: Settings) -> SignalsResult | None:
+    """The signals of ``data.signals_url`` with every bound and cache setting of the config,
+    or None when no signals API is configured."""
+    source = settings.data
+    if not source.signals_url:
+        return None
+    limits = SignalsLimits(
+        max_pages=source.signals_max_pages, max_bytes=int(source.signals_max_mb * 1e6),
+        max_seconds=source.signals_max_seconds, min_rows_ratio=source.signals_min_rows_ratio,
+    )
+    return fetch_signals(
+        source.signals_url, source.signals_tables, cache_dir=signals_cache_dir(settings),
+        token_env=source.signals_token_env, timeout_s=source.signals_timeout_s,
+        retries=source.signals_retries, use_last_good=source.signals_use_last_good,
+        timezone=settings.timezone, limits=limits,
+    )
+
+
 def load_dataset(
     settings: Settings, folder: Path | None = None, require: Iterable[str] | None = None
 ) -> tuple[Dataset, str]:
@@ -76,14 +95,8 @@ def load_dataset(
     """
     raw, origin = read_raw(settings, folder)
     warnings: list[str] = []
-    source = settings.data
-    if source.signals_url:
-        signals = fetch_signals(
-            source.signals_url, source.signals_tables, cache_dir=signals_cache_dir(settings),
-            token_env=source.signals_token_env, timeout_s=source.signals_timeout_s,
-            retries=source.signals_retries, use_last_good=source.signals_use_last_good,
-            timezone=settings.timezone,
-        )
+    signals = fetch_signals_for(settings)
+    if signals is not None:
         raw.update(signals.tables)
         warnings = signals.warnings
         origin += " + signals API"
