@@ -24,13 +24,16 @@ import pandas as pd
 
 from flows.sample import generate_brand
 from forecasting.config import ForecastConfig
+from replenishment.config import PlanningConfig
 from replenishment.contract import parse_dataset
 from replenishment.simulate import (
     SimulationSettings,
     engine_forecast,
     simulate,
     simulation_forecast_config,
+    simulation_planning_config,
 )
+from replenishment.timeline import planning_horizon
 
 RESULTS = Path(__file__).resolve().parent / "results" / "simulation"
 
@@ -45,6 +48,10 @@ def _arguments() -> argparse.Namespace:
                         help="Per-series models only (no global LightGBM: cheaper, but blind "
                              "to promotions, livestreams and festivals).")
     parser.add_argument("--end", default="2026-10-31", help="Last simulated day.")
+    parser.add_argument("--start", default=None,
+                        help="First simulated day (default: --weeks weeks before --end).")
+    parser.add_argument("--as-of", default=None,
+                        help="Last day of the brand's history (default: the generator's).")
     return parser.parse_args()
 
 
@@ -70,16 +77,21 @@ def by_supplier(trace: pd.DataFrame, products: pd.DataFrame, since: str) -> dict
 
 def main() -> None:
     args = _arguments()
-    brand = generate_brand(seed=args.seed, skus=args.skus)
+    brand = (generate_brand(seed=args.seed, skus=args.skus) if args.as_of is None
+             else generate_brand(seed=args.seed, skus=args.skus, as_of=args.as_of))
     dataset = parse_dataset({name: (frame, name) for name, frame in brand.tables.items()},
                             require=("sales", "products", "suppliers", "inventory"))
     end = pd.Timestamp(args.end)
-    start = end - pd.Timedelta(days=7 * args.weeks - 1)
+    start = (end - pd.Timedelta(days=7 * args.weeks - 1) if args.start is None
+             else pd.Timestamp(args.start))
     evening = brand.stock[brand.stock["date"] == start - pd.Timedelta(days=1)]
     settings = SimulationSettings(forecast_every=args.forecast_every)
+    planning = simulation_planning_config(PlanningConfig(), settings.target_fill_rate,
+                                          settings.review_days)
     config = simulation_forecast_config(
         ForecastConfig(global_model=not args.stats_only, n_jobs=os.cpu_count() or 1),
-        settings.review_days, settings.forecast_every)
+        settings.review_days, settings.forecast_every,
+        planning_horizon(dataset.supply.suppliers, planning))
     started = time.perf_counter()
     result = simulate(dataset, brand.true_demand, start, end, engine_forecast(config),
                       settings=settings, start_stock=evening.set_index("sku")["on_hand"])
@@ -91,7 +103,7 @@ def main() -> None:
                "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}"
                           f", Python {platform.python_version()}"}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = (f"sim_{args.skus}skus_{args.weeks}w_every{args.forecast_every}"
+    name = (f"sim_{args.skus}skus_{start.date()}_{end.date()}_every{args.forecast_every}"
             f"{'_stats' if args.stats_only else '_global'}_seed{args.seed}.json")
     (RESULTS / name).write_text(json.dumps(summary, indent=2, ensure_ascii=False),
                                 encoding="utf-8")

@@ -16,6 +16,9 @@ Kinds (:data:`ALERT_KINDS`):
   if larger); value = the gap x price.
 * ``supplier_exception``: a CPFR exception; value = the units apart x price for a commitment
   shortfall, x unit cost for forecast moves and errors.
+* ``suspected_stockout``: a recent run of zero or collapsed sales the series' rate cannot
+  explain (the forecast's ``data_quality`` table): a stockout, or a listing problem when
+  stock is on hand; value = units not sold against the rate x price.
 
 Severity ranks value at risk: fixed thresholds (``severity_thresholds``) or, when unset, the
 quantiles ``severity_quantiles`` of this run's values. ``alert_id`` hashes the kind, SKU,
@@ -42,8 +45,11 @@ __all__ = [
     "ALERT_ITEM_COLUMNS",
     "ALERT_KINDS",
     "ORDERABLE",
+    "PLAN_ALERT_KINDS",
     "SEVERITIES",
+    "alert_rows",
     "build_alerts",
+    "data_quality_alerts",
     "event_alerts",
     "overstock_alerts",
     "rank_severity",
@@ -62,9 +68,20 @@ ALERT_ITEM_COLUMNS = (
 # Optional item column: False for SKUs no longer ordered (no stockout or event alerts).
 ORDERABLE = "orderable"
 ALERT_KINDS = ("stockout_risk", "overstock", "expiry_risk", "event_readiness",
-               "supplier_exception")
+               "supplier_exception", "suspected_stockout", "capacity_bound",
+               "budget_shortfall",
+               "moq_above_capacity", "build_ahead", "launch", "unplanned")
+# Kinds raised by the planning run itself (:mod:`replenishment.plan_alerts`).
+PLAN_ALERT_KINDS = ALERT_KINDS[6:]
 SEVERITIES = ("critical", "high", "medium", "low")
 _CELLS_PER_CHUNK = 4_000_000  # SKU x path x day cells per block of the stockout check
+
+
+def alert_rows(kind: str, rows: pd.DataFrame, identity: pd.Series | None = None,
+               ) -> pd.DataFrame:
+    """Alert rows of one kind (``sku, supplier, category, date, message, value_at_risk``,
+    optionally ``channel``) with stable ids from the kind, SKU, channel and ``identity``."""
+    return _alerts(kind, rows, identity)
 
 
 def _alerts(kind: str, rows: pd.DataFrame, identity: pd.Series | None = None) -> pd.DataFrame:
@@ -151,7 +168,7 @@ def stockout_alerts(
     out["date"] = first_day + pd.to_timedelta(stockout_day[risky], unit="D")
     out["value_at_risk"] = short_units[risky] * items["price"].to_numpy(float)[risky]
     lead_time = items["lead_time_days"].to_numpy(float)[risky]
-    arrival = as_of + pd.to_timedelta(lead_time, unit="D")
+    arrival = first_day + pd.to_timedelta(np.ceil(lead_time), unit="D")
     stock = (items["on_hand"] - items["backorders"]).to_numpy(float)[risky]
     out["message"] = [
         f"{p:.0%} chance of running out before {a.date()}, the earliest arrival of a new "
@@ -367,6 +384,59 @@ def supplier_alerts(exceptions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFra
     return _alerts("supplier_exception", out, identity)
 
 
+def data_quality_alerts(data_quality: pd.DataFrame | None, items: pd.DataFrame,
+                        as_of: pd.Timestamp, recent_days: int = 28) -> pd.DataFrame:
+    """One ``suspected_stockout`` alert per run of ``data_quality`` (the forecast's table of
+    suspected stockouts and listing problems, :mod:`forecasting.quality`) that ends within
+    ``recent_days`` days of ``as_of``, naming the SKU, channel and dates.
+
+    Older runs stay in the data-quality table: sales came back weeks ago and the forecast
+    already treats those days as censored, so a daily alert about them would be noise. Value
+    at risk = the units the run did not sell against the series' rate (expected - sold) x
+    price. ``alert_id`` hashes the run's start, so a run still going keeps its alert.
+    """
+    kind = "suspected_stockout"
+    if data_quality is None or data_quality.empty:
+        return _alerts(kind, pd.DataFrame())
+    as_of = pd.Timestamp(as_of).normalize()
+    runs = data_quality[pd.to_datetime(data_quality["end"])
+                        >= as_of - pd.Timedelta(days=recent_days)].reset_index(drop=True)
+    lookup = items.drop_duplicates("sku").set_index("sku")
+    price = runs["sku"].map(lookup["price"]).astype(float).fillna(0.0)
+    missed = (runs["expected_units"] - runs["sold_units"]).clip(lower=0.0)
+    out = pd.DataFrame({
+        "sku": runs["sku"], "channel": runs["channel"],
+        "supplier": runs["sku"].map(lookup["supplier"]),
+        "category": runs["sku"].map(lookup["category"]),
+        "date": pd.to_datetime(runs["start"]),
+        "value_at_risk": (missed * price).to_numpy(),
+        "message": [
+            _quality_message(str(reason), f"on {ch} {pd.Timestamp(a).date()} to "
+                             f"{pd.Timestamp(b).date()} ({d} days)",
+                             f"sold {s:,.0f} of an expected {e:,.0f} units", float(h))
+            for reason, ch, a, b, d, s, e, h in zip(
+                runs["reason"], runs["channel"], runs["start"], runs["end"], runs["days"],
+                runs["sold_units"], runs["expected_units"], runs["on_hand"], strict=True)
+        ],
+    })
+    identity = pd.to_datetime(runs["start"]).dt.date.astype(str)
+    return _alerts(kind, out, identity)
+
+
+def _quality_message(reason: str, dates: str, sold: str, on_hand: float) -> str:
+    if reason == "stockout":
+        return (f"stockout {dates}: {sold} and none on hand; the forecast treats these days "
+                "as censored demand, not low demand")
+    if reason == "listing":
+        return (f"suspected listing problem {dates}: {sold} with {on_hand:,.0f} units on "
+                "hand: check the shop page")
+    if reason == "dormant":
+        return (f"no sales {dates}: {sold}; too long to censor, so it is forecast as low "
+                "demand: check the shop page, or mark the SKU discontinued")
+    return (f"suspected stockout / listing problem {dates}: {sold}: check the shop page "
+            "and stock records; the forecast treats these days as censored demand")
+
+
 def rank_severity(values: pd.Series, config: PlanningConfig) -> pd.Series:
     """critical / high / medium / low by value at risk (thresholds, or this run's quantiles)."""
     values = values.astype(float).fillna(0.0)
@@ -393,11 +463,17 @@ def build_alerts(
     exceptions: pd.DataFrame,
     as_of: pd.Timestamp,
     config: PlanningConfig,
+    plan_alerts: pd.DataFrame | None = None,
+    data_quality: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every alert of a run (:data:`ALERT_COLUMNS`), most severe and valuable first.
 
+    ``data_quality`` (the forecast's suspected stockouts) raises ``suspected_stockout``
+    alerts (:func:`data_quality_alerts`).
+
     ``items`` has one row per SKU with :data:`ALERT_ITEM_COLUMNS`; receipts are ``sku, date,
-    qty`` frames of open orders and of this run's orders.
+    qty`` frames of open orders and of this run's orders; ``plan_alerts`` are alerts the
+    planning run raised itself (:data:`PLAN_ALERT_KINDS`, made with :func:`alert_rows`).
     """
     receipts = pd.concat([open_receipts, planned_receipts], ignore_index=True)
     parts = [
@@ -405,6 +481,8 @@ def build_alerts(
         overstock_alerts(items, scenarios, open_receipts, as_of, config),
         event_alerts(items, scenarios, receipts, promotions, livestreams, as_of, config),
         supplier_alerts(exceptions, items),
+        data_quality_alerts(data_quality, items, as_of),
+        plan_alerts if plan_alerts is not None else pd.DataFrame(columns=ALERT_COLUMNS),
     ]
     parts = [p for p in parts if not p.empty]
     if not parts:

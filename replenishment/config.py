@@ -30,6 +30,11 @@ class PlanningConfig(BaseModel):
         default=(0.8, 0.95),
         description="Cumulative revenue shares closing classes A and B (the rest is C).",
     )
+    backorder_channels: tuple[str, ...] = Field(
+        default=(),
+        description="Channels whose customers wait when a SKU is out of stock (presales): "
+        "their share of a SKU's forecast is backordered in the projection, the rest is lost.",
+    )
     lead_time_strata: int = Field(
         default=8, ge=1, le=64,
         description="Equally likely lead-time values sampled per demand path when a supplier's "

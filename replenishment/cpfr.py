@@ -39,11 +39,13 @@ __all__ = [
     "EXCEPTION_COLUMNS",
     "ORDER_FORECAST_COLUMNS",
     "ORDER_FORECAST_ITEM_COLUMNS",
+    "PROJECTED_FORECAST_COLUMNS",
     "commitment_exceptions",
     "cpfr_exceptions",
     "forecast_error_exceptions",
     "forecast_move_exceptions",
     "order_forecast",
+    "projected_order_forecast",
 ]
 
 ORDER_FORECAST_ITEM_COLUMNS = (
@@ -53,6 +55,13 @@ ORDER_FORECAST_ITEM_COLUMNS = (
 ORDER_FORECAST_COLUMNS = [
     "supplier", "sku", "week", "demand", "scheduled_receipts", "planned_receipts", "qty",
     "projected_on_hand", "frozen",
+]
+# The order forecast of a planning run (:func:`projected_order_forecast`): each bucket is a
+# calendar week labelled by the first day it holds (the first may hold fewer than 7: ``days``),
+# with the units the lost-sales projection expects to be lost in it.
+PROJECTED_FORECAST_COLUMNS = [
+    "supplier", "sku", "week", "days", "demand", "scheduled_receipts", "planned_receipts",
+    "qty", "projected_on_hand", "expected_lost", "frozen",
 ]
 EXCEPTION_COLUMNS = [
     "exception_id", "kind", "supplier", "sku", "week", "expected", "actual", "deviation",
@@ -146,6 +155,63 @@ def order_forecast(
     }, columns=ORDER_FORECAST_COLUMNS)
 
 
+def projected_order_forecast(
+    items: pd.DataFrame,
+    scheduled: np.ndarray,
+    planned: np.ndarray,
+    on_hand: np.ndarray,
+    demand: np.ndarray,
+    lost: np.ndarray,
+    as_of: pd.Timestamp,
+    weeks: int = 13,
+) -> pd.DataFrame:
+    """The order forecast (:data:`PROJECTED_FORECAST_COLUMNS`) read off the planning run's
+    projection: per SKU (rows of ``items``: ``sku, supplier, lead_time_days``) and day from
+    ``as_of + 1``, ``scheduled`` receipts (open orders and this run's orders), ``planned``
+    receipts of later reviews, mean ``on_hand`` at the end of the day, mean ``demand`` and
+    mean units ``lost``. Weeks starting within the lead time are frozen."""
+    as_of = pd.Timestamp(as_of).normalize()
+    first_day = as_of + pd.Timedelta(days=1)
+    week0 = first_day - pd.Timedelta(days=first_day.weekday())
+    lead_in = int((first_day - week0).days)
+    span = weeks * 7 - lead_in
+    n = len(items)
+
+    def weekly(daily: np.ndarray) -> np.ndarray:
+        return _weekly(_fit(daily, span), lead_in)[:, :weeks]
+
+    ends = np.minimum(7 * np.arange(1, weeks + 1) - lead_in, span) - 1
+    stock = _fit(on_hand, span)[:, ends]
+    starts = week0 + pd.to_timedelta(7 * np.arange(weeks), unit="D")
+    labels = starts.where(starts >= first_day, first_day)
+    days_held = np.full(weeks, 7)
+    days_held[0] = 7 - lead_in
+    days_ahead = np.asarray((starts - as_of).days, dtype=float)
+    frozen = days_ahead[None, :] <= items["lead_time_days"].to_numpy(float)[:, None]
+    sched, plan = weekly(scheduled), weekly(planned)
+    return pd.DataFrame({
+        "supplier": np.repeat(items["supplier"].to_numpy(), weeks),
+        "sku": np.repeat(items["sku"].to_numpy(), weeks),
+        "week": np.tile(labels.to_numpy(), n),
+        "days": np.tile(days_held, n),
+        "demand": weekly(demand).reshape(-1).round(2),
+        "scheduled_receipts": sched.reshape(-1),
+        "planned_receipts": plan.reshape(-1),
+        "qty": (sched + plan).reshape(-1),
+        "projected_on_hand": stock.reshape(-1).round(2),
+        "expected_lost": weekly(lost).reshape(-1).round(2),
+        "frozen": frozen.reshape(-1),
+    }, columns=PROJECTED_FORECAST_COLUMNS)
+
+
+def _fit(daily: np.ndarray, days: int) -> np.ndarray:
+    """``daily`` cut or padded (with its last column) to ``days`` columns."""
+    if daily.shape[1] >= days:
+        return daily[:, :days]
+    last = daily[:, -1:] if daily.shape[1] else np.zeros((len(daily), 1))
+    return np.concatenate([daily, np.repeat(last, days - daily.shape[1], axis=1)], axis=1)
+
+
 def _exceptions(kind: str, rows: pd.DataFrame) -> pd.DataFrame:
     """Add ids (stable across runs: kind, supplier, SKU and week) to exception rows."""
     if rows.empty:
@@ -171,9 +237,10 @@ def commitment_exceptions(
         commitments.assign(week=week_start(commitments["week"]), actual=commitments["qty"])
         .groupby(["supplier", "sku", "week"], as_index=False)[["actual"]].sum()
     )
-    merged = forecast.rename(columns={"qty": "expected"}).merge(
-        committed, on=["supplier", "sku", "week"], how="inner"
-    )
+    merged = forecast.rename(columns={"qty": "expected"}).assign(
+        _monday=week_start(forecast["week"])
+    ).merge(committed.rename(columns={"week": "_monday"}), on=["supplier", "sku", "_monday"],
+            how="inner")
     merged = merged[merged["expected"] > 0]
     merged["deviation"] = (merged["expected"] - merged["actual"]) / merged["expected"]
     short = merged[merged["deviation"] > share].copy()

@@ -49,6 +49,7 @@ __all__ = [
     "StockLevels",
     "abc_classes",
     "lead_time_quantiles",
+    "prepare_items",
     "stock_levels",
 ]
 
@@ -144,6 +145,12 @@ def _prepare(items: pd.DataFrame, config: PlanningConfig) -> pd.DataFrame:
     if problems:
         raise DataContractError(problems)
     return frame
+
+
+def prepare_items(items: pd.DataFrame, config: PlanningConfig) -> pd.DataFrame:
+    """``items`` with defaults filled, every value checked and each SKU's service level
+    resolved (its own, else its ABC class's); raises :class:`DataContractError`."""
+    return _prepare(items, config)
 
 
 def _resolve_service_levels(frame: pd.DataFrame, config: PlanningConfig) -> list[Problem]:

@@ -256,8 +256,10 @@ def _validate(problem: OrderProblem) -> tuple[pd.DataFrame, pd.DataFrame]:
     return items, suppliers.drop_duplicates("supplier").reset_index(drop=True)
 
 
-def _case_bounds(items: pd.DataFrame, demand: np.ndarray) -> pd.DataFrame:
-    """Cases: MOQ in cases, the mandatory minimum and a cap no sensible order exceeds."""
+def _case_bounds(items: pd.DataFrame, demand: np.ndarray,
+                 suppliers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Cases: MOQ in cases, the mandatory minimum and a cap no sensible order exceeds (the
+    largest scenario need, or enough to reach the supplier's minimum order value alone)."""
     pack = items["case_pack"].to_numpy()
     moq_cases = np.maximum(np.ceil(items["moq"].to_numpy() / pack), 1)
     min_cases = np.ceil(items["min_qty"].to_numpy() / pack - 1e-9)
@@ -266,6 +268,12 @@ def _case_bounds(items: pd.DataFrame, demand: np.ndarray) -> pd.DataFrame:
     # and the mandatory minimum.
     top_need = np.maximum(demand.max(axis=1) - items["inventory_position"].to_numpy(), 0.0)
     need_cases = np.ceil(top_need / pack - 1e-9)
+    if suppliers is not None:
+        floor_value = items["supplier"].map(
+            suppliers.set_index("supplier")["min_order_value"]).fillna(0.0).to_numpy(float)
+        case_value = np.maximum(items["unit_cost"].to_numpy(float) * pack, 1e-9)
+        reach = np.ceil(floor_value / case_value - 1e-9)
+        need_cases = np.where(need_cases > 0, np.maximum(need_cases, reach), 0)
     cap_cases = np.floor(items["max_qty"].to_numpy() / pack + 1e-9)
     max_cases = np.minimum(np.where(need_cases > 0, np.maximum(need_cases, moq_cases), 0),
                            cap_cases)
@@ -514,7 +522,7 @@ def optimize_orders(
     config = config or PlanningConfig()
     started = time.perf_counter()
     items, suppliers = _validate(problem)
-    bounds = _case_bounds(items, problem.demand)
+    bounds = _case_bounds(items, problem.demand, suppliers)
     conflicts = _conflicts(problem, items, suppliers, bounds)
     if conflicts:
         raise InfeasiblePlanError(conflicts)

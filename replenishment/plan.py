@@ -1,25 +1,35 @@
-"""One planning run: stock levels -> optimised orders -> order lines -> CPFR -> alerts.
+"""One planning run: time-phased projection -> orders over the horizon -> order lines ->
+CPFR -> alerts.
 
 :func:`plan` is pure: frames in, frames out. Writing the per-supplier files and storing the
 run is the job of ``flows/``; :meth:`PlanResult.orders_by_supplier` and
 :meth:`PlanResult.order_forecast_by_supplier` give the frames of those files.
 
-Which stock counts where:
+One projection (:mod:`replenishment.phased`, day by day and per demand path, unmet demand
+lost unless its channel is in ``backorder_channels``) is read by everything:
 
-* levels: inventory position = on hand (all warehouses) + open orders arriving within the
-  SKU's protection period (lead time + review) - backorders (none recorded by the contract);
-* the order forecast and alerts place every open order on its arrival day (overdue ones on
-  the first day), and this run's orders on ``as_of + lead time``.
+* the firm order (placed the morning after ``as_of``, arriving ``ceil(lead time)`` days
+  later) covers its coverage window from its arrival to the next possible arrival, given the
+  stock the projection expects at arrival (:mod:`replenishment.ordering`);
+* every later review's order over the order-forecast window is sized the same way and shared
+  with suppliers as the order forecast; when a peak needs more than a supplier's capacity,
+  the excess is built ahead (:mod:`replenishment.multiperiod`) and an alert says so;
+* alerts for cut lines, MOQs above capacity, launches and SKUs that cannot be planned come
+  from the same run (:mod:`replenishment.plan_alerts`).
 
-SKUs are planned when the products table lists them and the forecast has scenarios for them;
-the others are listed in :attr:`PlanResult.unplanned`. Discontinued products (``status``) are
-never ordered but still get alerts. ABC classes (for SKUs without their own service level)
-rank the forecast revenue over the horizon, so new SKUs are classed by what they will sell.
+SKUs are planned when the products table lists them and the forecast (or, for launches, the
+launch plan: :mod:`replenishment.launches`) has scenarios for them; the others are listed in
+:attr:`PlanResult.unplanned` and raise an ``unplanned`` alert saying why. Discontinued
+products (``status``) are never ordered, now or in the order forecast, but still get alerts.
+ABC classes (for SKUs without their own service level) rank the forecast revenue over the
+horizon, so new SKUs are classed by what they will sell.
+
+The forecast should cover :func:`planning_horizon` days (the flows layer asks for it); past
+its last day the paths continue at their last week's mean.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -32,27 +42,47 @@ from forecasting.scenarios import DemandScenarios
 from replenishment.alerts import ORDERABLE, build_alerts
 from replenishment.config import PlanningConfig
 from replenishment.contract import Dataset, SupplyData
-from replenishment.cpfr import cpfr_exceptions, order_forecast
-from replenishment.levels import StockLevels, stock_levels
-from replenishment.optimizer import (
-    OrderPlan,
-    OrderProblem,
-    SolveReport,
-    optimize_orders,
-    order_items,
-    order_suppliers,
+from replenishment.cpfr import cpfr_exceptions, projected_order_forecast
+from replenishment.launches import LAUNCH_COLUMNS, launch_scenarios
+from replenishment.levels import prepare_items
+from replenishment.multiperiod import BuildAhead, build_ahead
+from replenishment.optimizer import SolveReport
+from replenishment.ordering import (
+    LINE_EXPLANATION_COLUMNS,
+    FirmDecision,
+    explain_lines,
+    optimise_firm,
+    supplier_capacity,
+    timeline_inputs,
+)
+from replenishment.phased import ReviewPlan, round_to_lots, schedule, target_need
+from replenishment.plan_alerts import (
+    build_ahead_alerts,
+    cut_alerts,
+    moq_capacity_alerts,
+    unplanned_alerts,
 )
 from replenishment.projection import PlanForecast, expected_daily_demand, scenario_offset
+from replenishment.timeline import (
+    TimelineInputs,
+    firm_needs,
+    horizon_days,
+    planning_horizon,
+    receipts_by_day,
+    review_plan,
+)
 from replenishment.whatif import PlanOverrides, apply_overrides
 
 __all__ = ["ORDER_COLUMNS", "STOPPED_STATUSES", "ForecastLike", "PlanResult", "plan",
-           "planning_items"]
+           "planning_horizon", "planning_items"]
 
 ORDER_COLUMNS = [
     "supplier", "sku", "name", "order_date", "qty", "case_pack", "expected_arrival",
     "unit_cost", "line_value", "on_hand", "on_order", "protection_demand", "safety_stock",
     "reorder_point", "order_up_to", "inventory_position", "service_level",
 ]
+"""Columns of every order line; each line also carries
+:data:`replenishment.ordering.LINE_EXPLANATION_COLUMNS` after them."""
 STOPPED_STATUSES = frozenset({"discontinued", "inactive", "delisted"})
 _PRICE_DAYS = 90  # recent sales from which a missing list price is taken
 
@@ -92,6 +122,7 @@ class PlanResult:
     report: SolveReport
     forecast: pd.DataFrame
     unplanned: list[str] = field(default_factory=list)
+    launches: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LAUNCH_COLUMNS))
 
     def orders_by_supplier(self) -> dict[str, pd.DataFrame]:
         """Order lines per supplier that receives an order."""
@@ -173,36 +204,154 @@ def planning_items(
     return items.reset_index(drop=True), unplanned
 
 
-def _optimise(levels: StockLevels, items: pd.DataFrame, supply: SupplyData,
-              config: PlanningConfig) -> OrderPlan:
-    opt_items, demand = order_items(levels, items, config)
-    opt_items["max_qty"] = np.where(items[ORDERABLE].to_numpy(bool), math.inf, 0.0)
-    used = supply.suppliers[supply.suppliers["supplier"].isin(set(items["supplier"]))]
-    problem = OrderProblem(opt_items, demand, order_suppliers(used, config),
-                           budget=config.budget, volume_cap_m3=config.warehouse_volume_m3)
-    return optimize_orders(problem, config)
-
-
-def _order_lines(plan_lines: pd.DataFrame, levels: pd.DataFrame, items: pd.DataFrame,
-                 as_of: pd.Timestamp) -> pd.DataFrame:
-    reasons = levels[["sku", "on_hand", "on_order", "protection_demand", "safety_stock",
-                      "reorder_point", "order_up_to", "inventory_position", "service_level"]]
-    name = items["name"] if "name" in items else pd.Series("", index=items.index)
-    lines = plan_lines[["sku", "supplier", "qty", "case_pack", "unit_cost", "line_value"]]
-    out = lines.merge(reasons, on="sku", how="left").merge(
-        items[["sku", "lead_time_days"]].assign(name=name.fillna("")), on="sku", how="left"
-    )
-    out["order_date"] = as_of
-    out["expected_arrival"] = as_of + pd.to_timedelta(np.ceil(out["lead_time_days"]), unit="D")
-    for column in ("protection_demand", "safety_stock", "reorder_point", "order_up_to"):
-        out[column] = out[column].round(2)
-    out["qty"] = out["qty"].round().astype(int)
-    out["line_value"] = out["line_value"].round(2)
-    return out[ORDER_COLUMNS].sort_values(["supplier", "sku"]).reset_index(drop=True)
-
-
 def _open_receipts(open_orders: pd.DataFrame) -> pd.DataFrame:
     return open_orders.rename(columns={"eta": "date"})[["sku", "date", "qty"]]
+
+
+def _backorder_share(channel: pd.DataFrame, skus: pd.Series, config: PlanningConfig,
+                     ) -> np.ndarray:
+    """Share of each SKU's forecast on channels whose customers wait (``backorder_channels``)."""
+    if not config.backorder_channels or channel.empty or "channel" not in channel:
+        return np.zeros(len(skus))
+    total = channel.groupby("sku")["forecast"].sum()
+    waiting = channel[channel["channel"].isin(config.backorder_channels)]
+    share = waiting.groupby("sku")["forecast"].sum() / total.clip(lower=1e-9)
+    return skus.map(share).fillna(0.0).clip(0.0, 1.0).to_numpy(float)
+
+
+@dataclass(frozen=True)
+class _Phased:
+    items: pd.DataFrame
+    inputs: TimelineInputs
+    lines: pd.DataFrame
+    decision: FirmDecision
+    built: BuildAhead
+    final: ReviewPlan
+    capacity: np.ndarray
+    suppliers: pd.Index
+    receipts: np.ndarray
+    days: int
+
+
+def _phased(items: pd.DataFrame, scenarios: DemandScenarios, inputs_channel: pd.DataFrame,
+            supply: SupplyData, as_of: pd.Timestamp, config: PlanningConfig) -> _Phased:
+    frame = prepare_items(items, config)
+    items = items.assign(service_level=frame["service_level"].to_numpy())
+    if "abc_class" in frame:
+        items["abc_class"] = frame["abc_class"].to_numpy()
+    rows = scenarios.skus.get_indexer(pd.Index(items["sku"]))
+    share = _backorder_share(inputs_channel, items["sku"], config)
+    inputs = timeline_inputs(frame.assign(case_pack=items["case_pack"].to_numpy(),
+                                          moq=items["moq"].to_numpy(),
+                                          **{ORDERABLE: items[ORDERABLE].to_numpy()}),
+                             rows, share)
+    offset = scenario_offset(scenarios, as_of)
+    days = horizon_days(inputs, config)
+    skus = pd.Index(items["sku"])
+    receipts = receipts_by_day(_open_receipts(supply.open_orders), skus, as_of, days)
+    firm = firm_needs(inputs, scenarios, offset, receipts, config)
+    fill_rate = config.service_target == "fill_rate"
+    target = target_need(firm.need, inputs.level, firm.cover.mean(axis=1), fill_rate)
+    first = round_to_lots(target, inputs.case_pack, inputs.moq) * inputs.orderable
+    suppliers = pd.Index(sorted(set(items["supplier"])))
+    capacity = supplier_capacity(supply, suppliers, config)
+    unconstrained = review_plan(inputs, scenarios, offset, receipts, days, config,
+                                _fixed_first(first, len(items), days, inputs))
+    built = build_ahead(unconstrained.qty, suppliers.get_indexer(pd.Index(items["supplier"])),
+                        capacity,
+                        inputs.case_pack)
+    decision = optimise_firm(items, inputs, firm, target, built, supply, suppliers, config)
+    fixed = built.qty.copy()
+    fixed[:, 0] = decision.plan.items["qty"].to_numpy(float)
+    final = review_plan(inputs, scenarios, offset, receipts, days, config, fixed)
+    lines = explain_lines(decision, items, firm, inputs, capacity, suppliers, as_of, config)
+    return _Phased(items, inputs, lines, decision, built, final, capacity, suppliers,
+                   receipts, days)
+
+
+def _fixed_first(first: np.ndarray, n: int, days: int, inputs: TimelineInputs) -> np.ndarray:
+    lead = np.ceil(inputs.lead - 1e-9).astype(int)
+    reviews = schedule(lead, np.maximum(np.round(inputs.review), 1).astype(int), days).shape[1]
+    fixed = np.full((n, reviews), np.nan)
+    fixed[:, 0] = first
+    return fixed
+
+
+def _order_rows(phased: _Phased, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The order lines (:data:`ORDER_COLUMNS`) of the SKUs ordered."""
+    items, lines = phased.items, phased.lines
+    table = phased.decision.plan.items
+    out = lines.assign(
+        name=items["name"].fillna("").to_numpy() if "name" in items else "",
+        case_pack=table["case_pack"].to_numpy(), unit_cost=table["unit_cost"].to_numpy(),
+        line_value=table["line_value"].to_numpy(), on_hand=items["on_hand"].to_numpy(),
+        on_order=lines["receipts_in_window"].to_numpy(),
+        service_level=items["service_level"].to_numpy(),
+    )
+    out = out[out["qty"] > 0].copy()
+    for column in ORDER_COLUMNS + LINE_EXPLANATION_COLUMNS:
+        if out[column].dtype.kind == "f":
+            out[column] = out[column].round(2)
+    out["qty"] = out["qty"].round().astype(int)
+    return out[ORDER_COLUMNS + LINE_EXPLANATION_COLUMNS].sort_values(
+        ["supplier", "sku"]).reset_index(drop=True)
+
+
+def _levels(phased: _Phased) -> pd.DataFrame:
+    """Stock levels per planned SKU: the firm order's window and target."""
+    items, lines = phased.items, phased.lines
+    inputs = phased.inputs
+    out = pd.DataFrame({
+        "sku": items["sku"].to_numpy(), "supplier": items["supplier"].to_numpy(),
+        "on_hand": inputs.on_hand, "on_order": lines["receipts_in_window"].to_numpy(),
+        "backorders": 0.0, "inventory_position": lines["inventory_position"].to_numpy(),
+        "lead_time_days": inputs.lead, "lead_time_std_days": inputs.lead_std,
+        "review_days": inputs.review, "protection_days": inputs.lead + inputs.review,
+        "service_level": inputs.level,
+        "abc_class": items["abc_class"].to_numpy() if "abc_class" in items else "",
+        "lead_time_demand": lines["demand_before_arrival"].to_numpy(),
+        "protection_demand": lines["protection_demand"].to_numpy(),
+        "safety_stock": lines["safety_stock"].to_numpy(),
+        "reorder_point": lines["reorder_point"].to_numpy(),
+        "order_up_to": lines["order_up_to"].to_numpy(),
+        "raw_need": lines["need"].to_numpy(),
+        "stock_at_arrival": lines["stock_at_arrival"].to_numpy(),
+        "lost_before_arrival": lines["lost_before_arrival"].to_numpy(),
+    })
+    return out
+
+
+def _daily_receipts(phased: _Phased) -> tuple[np.ndarray, np.ndarray]:
+    """Scheduled (open orders and this run's orders) and planned receipts per SKU and day."""
+    final = phased.final
+    n, days = len(phased.items), phased.days
+    scheduled = phased.receipts.copy()
+    planned = np.zeros((n, days))
+    rows, cols = np.nonzero(final.arrival >= 0)
+    target = np.where(cols == 0, 0, 1)
+    for r, c, kind in zip(rows, cols, target, strict=True):
+        (scheduled if kind == 0 else planned)[r, final.arrival[r, c]] += final.qty[r, c]
+    return scheduled, planned
+
+
+def _planned_orders(phased: _Phased, as_of: pd.Timestamp) -> pd.DataFrame:
+    """``sku, date, qty`` of every receipt this run orders or plans (for the alerts)."""
+    final = phased.final
+    rows, cols = np.nonzero((final.arrival >= 0) & (final.qty > 0))
+    first_day = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    return pd.DataFrame({
+        "sku": phased.items["sku"].to_numpy()[rows],
+        "date": first_day + pd.to_timedelta(final.arrival[rows, cols], unit="D"),
+        "qty": final.qty[rows, cols],
+    })
+
+
+def _review_order_dates(phased: _Phased, as_of: pd.Timestamp) -> np.ndarray:
+    first_day = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    reviews = phased.final.arrival.shape[1]
+    offsets = phased.inputs.review[:, None] * np.arange(reviews)[None, :]
+    return np.asarray(first_day + pd.to_timedelta(offsets.reshape(-1), unit="D")).reshape(
+        offsets.shape)
 
 
 def plan(
@@ -232,25 +381,44 @@ def plan(
         inputs, supply, config = apply_overrides(overrides, inputs, supply, demand.promotions,
                                                  config)
     _check_supply(supply)
-    scenarios = inputs.scenarios
+    lead = supply.suppliers.drop_duplicates("supplier").set_index("supplier")["lead_time_days"]
+    lead_days = pd.Series(supply.products["supplier"].map(lead).to_numpy(float),
+                          index=supply.products["sku"].astype(str))
+    launched = launch_scenarios(supply.products, demand.sales, demand.livestreams,
+                                inputs.scenarios, as_of,
+                                planning_horizon(supply.suppliers, config), config.seed,
+                                lead_days)
+    scenarios = launched.scenarios
     items, unplanned = planning_items(supply, demand.sales, scenarios, as_of, config)
-    levels = stock_levels(items, scenarios, config, start=scenario_offset(scenarios, as_of))
-    table = levels.table
-    items = items.assign(safety_stock=table["safety_stock"].to_numpy())
-    result = _optimise(levels, items, supply, config)
-    orders = _order_lines(result.lines, table, items, as_of)
-    open_receipts = _open_receipts(supply.open_orders)
-    planned = orders[["sku", "expected_arrival", "qty"]].rename(
-        columns={"expected_arrival": "date"}
-    )
-    receipts = pd.concat([open_receipts, planned], ignore_index=True)
-    projected = order_forecast(items, scenarios, receipts, as_of, config.order_forecast_weeks)
+    phased = _phased(items, scenarios, inputs.channel, supply, as_of, config)
+    items = phased.items.assign(safety_stock=phased.lines["safety_stock"].to_numpy())
+    orders = _order_rows(phased, as_of)
+    scheduled, planned = _daily_receipts(phased)
+    final = phased.final
+    projected = projected_order_forecast(items, scheduled, planned, final.daily_on_hand,
+                                         final.daily_demand, final.daily_lost, as_of,
+                                         config.order_forecast_weeks)
     exceptions = cpfr_exceptions(projected, supply.commitments, inputs.sku, previous,
                                  demand.sales, supply.products, as_of, config)
-    alerts = build_alerts(items, scenarios, open_receipts, planned, demand.promotions,
-                          demand.livestreams, exceptions, as_of, config)
+    own = [
+        cut_alerts(phased.lines, items, phased.capacity, phased.suppliers),
+        moq_capacity_alerts(items, phased.capacity, phased.suppliers, as_of),
+        build_ahead_alerts(items, phased.built.ahead, phased.built.short,
+                           _review_order_dates(phased, as_of), as_of),
+        unplanned_alerts(supply.products, {**launched.unplannable, **{
+            s: f"{s} has no demand forecast and no launch plan (launch_date with "
+               "launch_units, or a planned livestream): it is not planned" for s in unplanned
+            if s not in launched.unplannable}}, "unplanned", as_of),
+        unplanned_alerts(supply.products, launched.late, "launch", as_of),
+    ]
+    own = [a for a in own if not a.empty]
+    alerts = build_alerts(items, scenarios, _open_receipts(supply.open_orders),
+                          _planned_orders(phased, as_of), demand.promotions,
+                          demand.livestreams, exceptions, as_of, config,
+                          pd.concat(own, ignore_index=True) if own else None)
     return PlanResult(
         orders=orders, order_forecast=projected, exceptions=exceptions, alerts=alerts,
-        levels=table.merge(items[["sku", "supplier"]], on="sku"), suppliers=result.suppliers,
-        report=result.report, forecast=inputs.sku, unplanned=unplanned,
+        levels=_levels(phased), suppliers=phased.decision.plan.suppliers,
+        report=phased.decision.plan.report, forecast=inputs.sku, unplanned=unplanned,
+        launches=launched.table,
     )

@@ -15,9 +15,12 @@ The engine plans for a fill-rate target: ``service_target = "fill_rate"`` and ev
 service level (products and ABC classes alike) set to ``target_fill_rate``. Suppliers are
 reviewed at the simulation's cadence, so their ``review_days`` is set to it.
 
-Products without any sales before ``start`` (launches during the replay) are left out:
-neither policy has a history to plan them from, and their launch buy is a decision of its
-own. They are listed in the summary.
+Products launching during the replay (no sales before ``start``, a ``launch_date`` inside
+it) are replayed too: the engine plans their launch buy from its launch plan
+(:mod:`replenishment.launches`: ``launch_units``, else the category's analogous launches,
+plus planned livestreams); the planners' rule, averaging recent sales, starts ordering them
+once they sell. Products with neither sales before ``start`` nor a launch date in the window
+are left out and listed in the summary.
 
 Demand is what customers wanted: true demand when known (the sample brand writes it), else
 the recorded sales — then days that were out of stock understate demand, and the simulated
@@ -47,7 +50,7 @@ from pydantic import BaseModel, Field
 
 from forecasting.config import ForecastConfig
 from forecasting.contract import DemandData
-from forecasting.engine import Forecaster
+from forecasting.engine import Forecaster, resolve_horizon
 from replenishment.baseline import (
     COVER_DAYS_GRID,
     REORDER_DAYS_GRID,
@@ -104,19 +107,30 @@ class SimulationSettings(BaseModel):
     average_days: int = Field(28, ge=1, description="Days of sales the baseline averages.")
 
 
+_SIMULATION_ORDER_WEEKS = 4
+_DEFAULT_FORECAST_DAYS = 91  # the forecasting engine's horizon when its config sets none
+
+
 def simulation_planning_config(config: PlanningConfig, target_fill_rate: float,
                                review_days: int) -> PlanningConfig:
-    """``config`` aiming every SKU at ``target_fill_rate`` as a fill rate."""
+    """``config`` aiming every SKU at ``target_fill_rate`` as a fill rate, with a 4-week
+    order forecast (only this review's orders are placed in a replay; the later reviews are
+    still planned over 4 weeks so that a peak beyond capacity is built ahead)."""
     levels = {name: target_fill_rate for name in config.service_levels}
+    weeks = min(config.order_forecast_weeks, _SIMULATION_ORDER_WEEKS)
     return config.model_copy(update={"service_target": "fill_rate", "service_levels": levels,
-                                     "review_days": review_days})
+                                     "review_days": review_days,
+                                     "order_forecast_weeks": weeks})
 
 
 def simulation_forecast_config(config: ForecastConfig, review_days: int = 7,
-                               forecast_every: int = 1) -> ForecastConfig:
+                               forecast_every: int = 1,
+                               planning_days: int | None = None) -> ForecastConfig:
     """A cheaper ``config`` for forecasting at every review: one backtest window, no AutoETS,
-    at most 200 sample paths, daily, a horizon long enough for ``forecast_every`` reviews,
-    and a global model of at most 200 days and (unless set) 60 trees."""
+    at most 200 sample paths, daily, a horizon covering the plan (``planning_days``, e.g.
+    :func:`replenishment.timeline.planning_horizon` of the simulation's planning config;
+    else the config's horizon or 91 days) for ``forecast_every`` reviews, and a global model
+    of at most 200 days and (unless set) 60 trees."""
     models = tuple(m for m in config.stats_models if m not in _COSTLY_MODELS)
     history = min(config.train_history or _SIMULATION_TRAIN_HISTORY, _SIMULATION_TRAIN_HISTORY)
     lightgbm = {"n_estimators": _SIMULATION_TREES, **config.lightgbm_params}
@@ -128,7 +142,7 @@ def simulation_forecast_config(config: ForecastConfig, review_days: int = 7,
         "stats_models": models or ("seasonal_naive",),
         "ets_max_series": 0,
         "n_paths": min(config.n_paths, 200),
-        "horizon": config.horizon + (forecast_every - 1) * review_days,
+        "horizon": resolve_horizon(config, "D") + (forecast_every - 1) * review_days,
     })
 
 
@@ -342,13 +356,16 @@ def _rounded(metrics: dict[str, float]) -> dict[str, float | int | None]:
     return out
 
 
-def _products_with_history(dataset: Dataset, start: pd.Timestamp
+def _products_with_history(dataset: Dataset, start: pd.Timestamp, end: pd.Timestamp,
                            ) -> tuple[pd.DataFrame, list[str]]:
-    """Products sold before ``start``, and the others (sorted)."""
+    """Products sold before ``start`` or launching by ``end``, and the others (sorted)."""
     sales = dataset.demand.sales
     sold = set(sales.loc[sales["date"] < start, "sku"])
     products = dataset.supply.products
     known = products["sku"].isin(sold)
+    if "launch_date" in products:
+        launch = pd.to_datetime(products["launch_date"])
+        known |= (launch >= start) & (launch <= end)
     if not known.any():
         raise ValueError(f"no product has sales before the start {start.date()}: there is "
                          "no history to plan from")
@@ -357,7 +374,8 @@ def _products_with_history(dataset: Dataset, start: pd.Timestamp
 
 def _simulated_products(products: pd.DataFrame, target: float) -> pd.DataFrame:
     """Every SKU aims at ``target``; statuses describe the catalogue as of the data's last
-    day, not as of the replayed days, so every product counts as active."""
+    day, not as of the replayed days, so every product counts as active (launch dates,
+    which describe the replayed days, are kept)."""
     return products.assign(service_level=target, status="active")
 
 
@@ -383,7 +401,7 @@ def simulate(
     config = simulation_planning_config(planning or PlanningConfig(), target,
                                         settings.review_days)
     start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
-    products, without_history = _products_with_history(dataset, start)
+    products, without_history = _products_with_history(dataset, start, end)
     supply = dataset.supply
     suppliers = supply.suppliers.assign(review_days=float(settings.review_days))
     simulated = Dataset(dataset.demand, SupplyData(

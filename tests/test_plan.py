@@ -9,6 +9,7 @@ from planning_data import AS_OF, PLAN_TABLES, Forecast, make_dataset, make_forec
 
 from forecasting.contract import DataContractError
 from replenishment.config import PlanningConfig
+from replenishment.ordering import LINE_EXPLANATION_COLUMNS
 from replenishment.plan import ORDER_COLUMNS, PlanResult, plan
 from replenishment.whatif import PlanOverrides, parse_overrides
 
@@ -18,7 +19,7 @@ CONSTRAINED_SUPPLIERS = (
     "supplier,lead_time_days,lead_time_std_days,review_days,min_order_value,"
     "capacity_units_per_week\n"
     "S1,14,0,7,4000,\n"
-    "S2,7,0,7,0,30\n"
+    "S2,7,0,7,0,10\n"
 )
 PROMOTIONS = "start,end,kind,sku,channel,discount\n2025-03-20,2025-03-26,flash,A2,tmall,0.2\n"
 
@@ -61,31 +62,51 @@ def test_order_lines_respect_case_pack_moq_min_order_value_and_capacity(
     unconstrained_s1 = base.orders.loc[base.orders["supplier"] == "S1", "line_value"].sum()
     assert unconstrained_s1 < 4000
     assert orders.loc[orders["supplier"] == "S1", "line_value"].sum() >= 4000
-    # B1 needs more than S2's weekly capacity of 30 units: it gets the capacity.
+    # B1 needs more than S2's weekly capacity of 10 units: it gets the capacity, the line
+    # says it was cut by capacity and an alert reports the unfunded units.
     b1_need = _value(result.levels, sku="B1", column="raw_need")
-    assert b1_need > 30
-    assert orders.loc[orders["supplier"] == "S2", "qty"].sum() <= 30
-    assert _line(result, "B1").qty == 30
+    assert b1_need > 10
+    assert orders.loc[orders["supplier"] == "S2", "qty"].sum() <= 10
+    b1 = _line(result, "B1")
+    assert b1.qty == 10
+    assert b1.cut_reason == "capacity" and b1.cut > 0
+    capacity = result.alerts[result.alerts["kind"] == "capacity_bound"]
+    assert set(capacity["sku"]) == {"B1"}
+    assert "unfunded" in capacity["message"].iloc[0]
     # A discontinued product is never ordered.
     assert "OLD" not in set(orders["sku"])
 
 
 def test_order_lines_carry_consistent_reasons(base: PlanResult) -> None:
     orders = base.orders
-    assert list(orders.columns) == ORDER_COLUMNS
+    assert list(orders.columns) == ORDER_COLUMNS + LINE_EXPLANATION_COLUMNS
     assert (orders["order_up_to"] >= orders["reorder_point"]).all()
     assert np.allclose(orders["safety_stock"], orders["order_up_to"] - orders["protection_demand"],
                        atol=0.02)
-    assert np.allclose(orders["inventory_position"], orders["on_hand"] + orders["on_order"])
-    assert (orders["inventory_position"] < orders["order_up_to"]).all()
-    assert (orders["inventory_position"] + orders["qty"] >= orders["reorder_point"]).all()
+    # The position is the projected stock at arrival plus receipts in the coverage window.
+    assert np.allclose(orders["inventory_position"],
+                       orders["stock_at_arrival"] + orders["receipts_in_window"], atol=0.02)
+    assert (orders["inventory_position"] < orders["reorder_point"]).all()
+    # Up to the target, give or take the case the optimiser rounds to.
+    reached = orders["inventory_position"] + orders["qty"] + orders["case_pack"]
+    assert (reached >= orders["reorder_point"]).all()
     assert np.allclose(orders["line_value"], orders["qty"] * orders["unit_cost"])
+    # Every unit is explained.
+    parts = (orders["need"] + orders["build_ahead"] + orders["case_rounding"]
+             + orders["moq_lift"] + orders["min_value_lift"] - orders["cut"])
+    assert np.allclose(orders["qty"], parts, atol=0.05)
     a1 = _line(base, "A1")
-    assert (a1["on_hand"], a1["on_order"]) == (100.0, 120.0)
+    assert a1["on_hand"] == 100.0
     assert a1["name"] == "玫瑰精华液"
-    assert a1["order_date"] == AS_OF
-    assert a1["expected_arrival"] == AS_OF + pd.Timedelta(days=14)
-    assert _line(base, "B1").expected_arrival == AS_OF + pd.Timedelta(days=7)
+    # Placed the morning after the data's last day; covers from arrival to the next arrival.
+    assert a1["order_date"] == AS_OF + pd.Timedelta(days=1)
+    assert a1["expected_arrival"] == AS_OF + pd.Timedelta(days=15)
+    assert a1["coverage_end"] == AS_OF + pd.Timedelta(days=21)
+    # The open order (120, due on day 3) and 100 on hand are gone before A1's order arrives
+    # (20 a day for 14 days): the order covers its own week, not the weeks before it.
+    assert a1["lost_before_arrival"] > 0
+    assert a1["protection_demand"] == pytest.approx(7 * 20.0, rel=0.1)
+    assert _line(base, "B1").expected_arrival == AS_OF + pd.Timedelta(days=8)
 
 
 def test_orders_and_order_forecasts_are_grouped_by_supplier(base: PlanResult) -> None:
@@ -108,9 +129,12 @@ def test_order_forecast_marks_the_frozen_horizon_and_schedules_this_runs_orders(
     assert (projected.loc[projected["frozen"], "planned_receipts"] == 0).all()
     a1 = projected[projected["sku"] == "A1"].set_index("week")
     assert a1.at[pd.Timestamp("2025-03-03"), "scheduled_receipts"] == 120  # the open order
-    # This run's order arrives on 2025-03-16, in the week of 2025-03-10.
-    assert a1.at[pd.Timestamp("2025-03-10"), "scheduled_receipts"] == _line(base, "A1").qty
-    assert (projected.loc[projected["sku"] == "OLD", "planned_receipts"] >= 0).all()
+    # This run's order arrives on 2025-03-17, in the week of 2025-03-17.
+    assert a1.at[pd.Timestamp("2025-03-17"), "scheduled_receipts"] == _line(base, "A1").qty
+    # Later reviews keep A1 supplied: a planned receipt every week after the frozen ones.
+    assert (a1.loc[a1.index > pd.Timestamp("2025-03-17"), "planned_receipts"] > 0).all()
+    # A discontinued product never gets a planned receipt.
+    assert (projected.loc[projected["sku"] == "OLD", "qty"] == 0).all()
 
 
 def test_a_promotion_lift_raises_the_order_of_its_sku(base: PlanResult, forecast: Forecast) -> None:
@@ -126,17 +150,25 @@ def test_a_promotion_lift_raises_the_order_of_its_sku(base: PlanResult, forecast
     assert after == pytest.approx(3 * before)
 
 
-def test_a_longer_lead_time_raises_levels_and_delays_arrival(
+def test_a_lead_time_what_if_moves_the_arrival_not_the_size(
     base: PlanResult, forecast: Forecast
 ) -> None:
+    """The order covers one review period after it arrives: with steady demand and no stock
+    left at either arrival, a longer lead time delays it without inflating it; a shorter one
+    does not buy the open order's quantity again."""
     overrides = PlanOverrides.model_validate(
-        {"lead_times": [{"supplier": "S2", "lead_time_days": 21}]}
+        {"lead_times": [{"supplier": "S2", "lead_time_days": 21},
+                        {"supplier": "S1", "lead_time_days": 1}]}
     )
-    slower = plan(make_dataset(promotions=PROMOTIONS), forecast, CONFIG, AS_OF,
-                  overrides=overrides)
-    assert _line(slower, "B1").order_up_to > _line(base, "B1").order_up_to
-    assert _line(slower, "B1").qty > _line(base, "B1").qty
-    assert _line(slower, "B1").expected_arrival == AS_OF + pd.Timedelta(days=21)
+    changed = plan(make_dataset(promotions=PROMOTIONS), forecast, CONFIG, AS_OF,
+                   overrides=overrides)
+    assert _line(changed, "B1").expected_arrival == AS_OF + pd.Timedelta(days=22)
+    assert abs(_line(changed, "B1").qty - _line(base, "B1").qty) <= 10  # one case
+    # S1 in one day: A1's 100 on hand and the open order of 120 (due day 3) cover most of
+    # its first week, so the order is far below the 14-day lead time's.
+    assert _value(changed.levels, sku="A1", column="on_order") == 120
+    a1 = changed.orders.loc[changed.orders["sku"] == "A1", "qty"].sum()
+    assert a1 < _line(base, "A1").qty
 
 
 def test_a_budget_caps_the_total_order_value(base: PlanResult, forecast: Forecast) -> None:

@@ -1,0 +1,221 @@
+"""From the time-phased projection to this run's order lines, each explaining itself.
+
+Steps (called by :func:`replenishment.plan.plan`):
+
+1. :func:`timeline_inputs`: per SKU whole-day lead and review, service level, lots, stock.
+2. The firm order's need per path (:func:`replenishment.timeline.firm_needs`) and its target
+   ``q*`` (:func:`replenishment.phased.target_need`); every later review sized on the
+   projection (:func:`replenishment.timeline.review_plan`); the capacity pass
+   (:func:`replenishment.multiperiod.build_ahead`) moves the excess of a peak to earlier
+   reviews, into the firm order when needed.
+3. :func:`optimise_firm`: the order MILP of :mod:`replenishment.optimizer` on the firm need
+   plus the units built ahead (mandatory when they fit), with the stock-out cost set so that
+   the unconstrained optimum is ``q*`` (cycle service or fill rate alike).
+4. :func:`explain_lines`: the order lines with the demand of their coverage window, projected
+   stock at arrival, safety stock, case rounding, MOQ lift, minimum-order-value lift and any
+   capacity or budget cut, so that ``qty = need + build_ahead + case_rounding + moq_lift +
+   min_value_lift - cut``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from replenishment.alerts import ORDERABLE
+from replenishment.config import PlanningConfig
+from replenishment.contract import SupplyData
+from replenishment.multiperiod import BuildAhead
+from replenishment.optimizer import OrderPlan, OrderProblem, optimize_orders, order_suppliers
+from replenishment.phased import FirmNeed, round_to_lots
+from replenishment.timeline import TimelineInputs
+
+__all__ = [
+    "LINE_EXPLANATION_COLUMNS",
+    "FirmDecision",
+    "explain_lines",
+    "optimise_firm",
+    "supplier_capacity",
+    "timeline_inputs",
+]
+
+LINE_EXPLANATION_COLUMNS = [
+    "coverage_start", "coverage_end", "demand_before_arrival", "lost_before_arrival",
+    "stock_at_arrival", "receipts_in_window", "need", "build_ahead", "case_rounding",
+    "moq_lift", "min_value_lift", "cut", "cut_reason",
+]
+
+
+def timeline_inputs(frame: pd.DataFrame, rows: np.ndarray, share: np.ndarray) -> TimelineInputs:
+    """Per-SKU arrays of the projection from prepared items (service levels resolved)."""
+    orderable = (frame[ORDERABLE].to_numpy(bool) if ORDERABLE in frame
+                 else np.ones(len(frame), bool))
+    return TimelineInputs(
+        rows=rows,
+        lead=frame["lead_time_days"].to_numpy(float),
+        lead_std=frame["lead_time_std_days"].to_numpy(float),
+        review=np.maximum(np.round(frame["review_days"].to_numpy(float)), 1.0),
+        level=frame["service_level"].to_numpy(float),
+        case_pack=frame["case_pack"].to_numpy(float),
+        moq=frame["moq"].to_numpy(float),
+        orderable=orderable.astype(float),
+        backorder_share=share,
+        on_hand=frame["on_hand"].to_numpy(float),
+    )
+
+
+def supplier_capacity(supply: SupplyData, suppliers: pd.Index,
+                      config: PlanningConfig) -> np.ndarray:
+    """Units one order of each supplier may hold (``inf``: no limit)."""
+    table = order_suppliers(supply.suppliers.drop_duplicates("supplier"), config)
+    capacity = table.set_index("supplier")["capacity_units"].reindex(suppliers)
+    return capacity.fillna(math.inf).to_numpy(float)
+
+
+@dataclass(frozen=True)
+class FirmDecision:
+    """The optimiser's plan and what it was asked: ``target`` (``q*`` per SKU), ``ahead``
+    (units built ahead into the firm order), ``wanted`` (``q* + ahead`` in lots)."""
+
+    plan: OrderPlan
+    target: np.ndarray
+    ahead: np.ndarray
+    wanted: np.ndarray
+    shortage_wanted: np.ndarray
+    shortage_ordered: np.ndarray
+
+
+def _critical_ratio(need: np.ndarray, target: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Share of paths whose need the target covers: the newsvendor ratio whose optimum is
+    the target (the service level itself when nothing is needed)."""
+    covered = (need <= target[:, None] + 1e-9).mean(axis=1)
+    ratio = np.where(target > 0, covered, level)
+    return np.clip(ratio, 0.5, 0.999)
+
+
+def _mandatory(ahead: np.ndarray, items: pd.DataFrame, capacity: np.ndarray,
+               supplier: np.ndarray, budget: float | None) -> np.ndarray:
+    """Units built ahead that the firm order must hold: all of them, unless a budget is set
+    or a supplier's lots of them exceed its capacity (then the need curve carries them)."""
+    if budget is not None:
+        return np.zeros_like(ahead)
+    lots = round_to_lots(ahead, items["case_pack"].to_numpy(float), items["moq"].to_numpy(float))
+    load = np.bincount(supplier, lots, len(capacity))
+    fits = load <= capacity + 1e-9
+    return np.where(fits[supplier], ahead, 0.0)
+
+
+def optimise_firm(items: pd.DataFrame, inputs: TimelineInputs, firm: FirmNeed,
+                  target: np.ndarray, built: BuildAhead, supply: SupplyData,
+                  suppliers: pd.Index, config: PlanningConfig) -> FirmDecision:
+    """The firm order in whole case packs under MOQ, minimum order value, capacity, budget
+    and volume (:func:`replenishment.optimizer.optimize_orders`)."""
+    supplier = suppliers.get_indexer(pd.Index(items["supplier"]))
+    capacity = supplier_capacity(supply, suppliers, config)
+    ahead = built.ahead[:, 0] if built.ahead.shape[1] else np.zeros(len(items))
+    need = firm.need + ahead[:, None]
+    unit_cost = items["unit_cost"].to_numpy(float)
+    holding = unit_cost * config.holding_cost_rate * inputs.review / 365.0
+    if config.stockout_cost_rate is None:
+        ratio = _critical_ratio(firm.need, target, inputs.level)
+        stockout = holding * ratio / (1 - ratio)
+    else:
+        price = items["price"].fillna(items["unit_cost"]).to_numpy(float)
+        stockout = config.stockout_cost_rate * price
+    opt_items = pd.DataFrame({
+        "sku": items["sku"].to_numpy(), "supplier": items["supplier"].to_numpy(),
+        "unit_cost": unit_cost, "case_pack": inputs.case_pack, "moq": inputs.moq,
+        "volume_m3": (items["volume_m3"].fillna(0.0).to_numpy(float)
+                      if "volume_m3" in items else 0.0),
+        "inventory_position": 0.0, "holding_cost": holding, "stockout_cost": stockout,
+        "min_qty": _mandatory(ahead, items, capacity, supplier, config.budget)
+        * inputs.orderable,
+        "max_qty": np.where(inputs.orderable > 0, math.inf, 0.0),
+    })
+    used = supply.suppliers[supply.suppliers["supplier"].isin(set(items["supplier"]))]
+    problem = OrderProblem(opt_items, need, order_suppliers(used, config),
+                           budget=config.budget, volume_cap_m3=config.warehouse_volume_m3)
+    result = optimize_orders(problem, config)
+    wanted = round_to_lots(np.maximum(target, 0.0) + ahead, inputs.case_pack,
+                           inputs.moq) * inputs.orderable
+    qty = result.items["qty"].to_numpy(float)
+    return FirmDecision(
+        plan=result, target=target, ahead=ahead, wanted=wanted,
+        shortage_wanted=np.maximum(need - wanted[:, None], 0.0).mean(axis=1),
+        shortage_ordered=np.maximum(need - qty[:, None], 0.0).mean(axis=1),
+    )
+
+
+def _binding(decision: FirmDecision, items: pd.DataFrame, capacity: np.ndarray,
+             suppliers: pd.Index, config: PlanningConfig) -> np.ndarray:
+    """Why a line is below its wanted quantity: the constraint that binds, per SKU."""
+    table = decision.plan.items
+    qty = table["qty"].to_numpy(float)
+    supplier = suppliers.get_indexer(pd.Index(items["supplier"]))
+    units = np.bincount(supplier, qty, len(capacity))
+    pack_max = np.zeros(len(capacity))
+    np.maximum.at(pack_max, supplier, items["case_pack"].to_numpy(float))
+    full = units + pack_max > capacity
+    reason = np.where(full[supplier], "capacity", "")
+    value = float(table["line_value"].sum())
+    if config.budget is not None and value > config.budget * 0.99:
+        reason = np.where(reason == "", "budget", reason + "+budget")
+    volume = float(table["line_volume_m3"].sum())
+    if config.warehouse_volume_m3 is not None and volume > config.warehouse_volume_m3 * 0.99:
+        reason = np.where(reason == "", "volume", reason + "+volume")
+    return np.where(reason == "", "cost", reason)
+
+
+def explain_lines(decision: FirmDecision, items: pd.DataFrame, firm: FirmNeed,
+                  inputs: TimelineInputs, capacity: np.ndarray, suppliers: pd.Index,
+                  as_of: pd.Timestamp, config: PlanningConfig) -> pd.DataFrame:
+    """Per SKU (rows of ``items``): the decision and every number behind it."""
+    table = decision.plan.items
+    qty = table["qty"].to_numpy(float)
+    pack = inputs.case_pack
+    need = np.maximum(decision.target, 0.0) * inputs.orderable
+    wanted_raw = need + decision.ahead * inputs.orderable
+    cases = np.ceil(wanted_raw / pack - 1e-9) * pack
+    rounded = round_to_lots(wanted_raw, pack, inputs.moq)
+    reason = _binding(decision, items, capacity, suppliers, config)
+    # Below the rounded need without a binding limit: the optimiser rounded down to the
+    # case its cost prefers, which is rounding, not a cut.
+    cut = np.where(reason == "cost", 0.0, np.maximum(rounded - qty, 0.0))
+    cases = np.where((reason == "cost") & (qty < rounded), qty, cases)
+    rounded = np.where((reason == "cost") & (qty < rounded), qty, rounded)
+    position = (firm.stock_at_arrival + firm.receipts_in_window).mean(axis=1)
+    order_up_to = position + decision.target
+    cover = firm.cover.mean(axis=1)
+    first_day = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    lead = np.ceil(inputs.lead - 1e-9)
+    arrival = first_day + pd.to_timedelta(lead, unit="D")
+    return pd.DataFrame({
+        "sku": items["sku"].to_numpy(),
+        "supplier": items["supplier"].to_numpy(),
+        "qty": qty,
+        "order_date": first_day,
+        "expected_arrival": arrival,
+        "coverage_start": arrival,
+        "coverage_end": arrival + pd.to_timedelta(inputs.review - 1, unit="D"),
+        "demand_before_arrival": firm.demand_before.mean(axis=1),
+        "lost_before_arrival": firm.lost_before.mean(axis=1),
+        "stock_at_arrival": firm.stock_at_arrival.mean(axis=1),
+        "receipts_in_window": firm.receipts_in_window.mean(axis=1),
+        "protection_demand": cover,
+        "safety_stock": order_up_to - cover,
+        "reorder_point": order_up_to,
+        "order_up_to": order_up_to,
+        "inventory_position": position,
+        "need": need,
+        "build_ahead": decision.ahead * inputs.orderable,
+        "case_rounding": np.where(wanted_raw > 0, cases - wanted_raw, 0.0),
+        "moq_lift": rounded - np.where(wanted_raw > 0, cases, 0.0),
+        "min_value_lift": np.maximum(qty - rounded, 0.0),
+        "cut": cut,
+        "cut_reason": np.where(cut > 0, reason, ""),
+        "expected_shortage_wanted": decision.shortage_wanted,
+        "expected_shortage": decision.shortage_ordered,
+    })

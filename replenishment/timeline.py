@@ -1,0 +1,163 @@
+"""The planning horizon laid out day by day for every SKU: demand paths, scheduled receipts,
+the firm order's need and the review-by-review plan, computed in blocks of SKUs.
+
+:func:`planning_horizon` is the number of forecast days a plan needs (the flows layer asks
+the forecast for at least that many): the longest lead time (mean plus two standard
+deviations, rounded up) plus the longest review period plus the order-forecast window
+(``order_forecast_weeks``). Past the forecast's last day the paths continue at their mean of
+the last 7 days (:func:`replenishment.projection.daily_paths`), which misses festivals: a
+forecast shorter than the horizon makes the later buckets a flat extrapolation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from forecasting.scenarios import DemandScenarios
+from replenishment.config import PlanningConfig
+from replenishment.levels import lead_time_quantiles
+from replenishment.phased import FirmNeed, ReviewPlan, schedule, size_orders, sweep
+from replenishment.projection import daily_paths
+
+__all__ = [
+    "TimelineInputs",
+    "firm_needs",
+    "horizon_days",
+    "planning_horizon",
+    "receipts_by_day",
+    "review_plan",
+]
+
+_CELLS = 6_000_000  # SKU x path x day cells per block (about 50 MB of float64)
+
+
+def planning_horizon(suppliers: pd.DataFrame, config: PlanningConfig | None = None) -> int:
+    """Forecast days a plan needs: longest lead time (+2 std) + longest review + the
+    order-forecast weeks. ``suppliers`` is the suppliers table (``lead_time_days``,
+    optionally ``lead_time_std_days`` and ``review_days``)."""
+    config = config or PlanningConfig()
+    lead = suppliers["lead_time_days"].astype(float)
+    std = (suppliers["lead_time_std_days"].astype(float).fillna(0.0)
+           if "lead_time_std_days" in suppliers else lead * 0.0)
+    review = (suppliers["review_days"].astype(float).fillna(config.review_days)
+              if "review_days" in suppliers else lead * 0.0 + config.review_days)
+    longest = float((lead + 2 * std).max()) if len(lead) else 0.0
+    window = 7 * config.order_forecast_weeks
+    longest_review = float(review.max()) if len(review) else float(config.review_days)
+    return int(math.ceil(longest) + math.ceil(longest_review) + window)
+
+
+@dataclass(frozen=True)
+class TimelineInputs:
+    """Per SKU (rows of ``items``): whole-day lead and review, service level, lots, whether
+    it may be ordered, the share of its demand that waits, and where its paths are."""
+
+    rows: np.ndarray  # positions in scenarios.skus
+    lead: np.ndarray
+    lead_std: np.ndarray
+    review: np.ndarray
+    level: np.ndarray
+    case_pack: np.ndarray
+    moq: np.ndarray
+    orderable: np.ndarray
+    backorder_share: np.ndarray
+    on_hand: np.ndarray
+
+
+def horizon_days(inputs: TimelineInputs, config: PlanningConfig) -> int:
+    """Days projected: the order-forecast window and the firm order's latest possible
+    coverage window (longest sampled lead time + review), plus one review to close the last
+    window."""
+    strata = lead_time_quantiles(inputs.lead, inputs.lead_std, config.lead_time_strata)
+    latest = int(np.ceil(strata.max(initial=0.0)))
+    review = int(inputs.review.max(initial=1))
+    return max(7 * config.order_forecast_weeks, latest + review) + review
+
+
+def receipts_by_day(receipts: pd.DataFrame, skus: pd.Index, as_of: pd.Timestamp,
+                    days: int) -> np.ndarray:
+    """Units arriving per SKU and day (day 0 = ``as_of + 1``; overdue ones on day 0)."""
+    out = np.zeros((len(skus), days))
+    if receipts.empty:
+        return out
+    rows = skus.get_indexer(pd.Index(receipts["sku"]))
+    first = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    day = (pd.to_datetime(receipts["date"]).dt.normalize() - first).dt.days.to_numpy()
+    day = np.maximum(day, 0)
+    keep = (rows >= 0) & (day < days)
+    np.add.at(out, (rows[keep], day[keep]), receipts["qty"].to_numpy(float)[keep])
+    return out
+
+
+def _blocks(n: int, paths: int, days: int) -> list[slice]:
+    size = max(1, _CELLS // max(paths * days, 1))
+    return [slice(s, min(s + size, n)) for s in range(0, n, size)]
+
+
+def _arrival_per_path(inputs: TimelineInputs, paths: int, config: PlanningConfig,
+                      ) -> np.ndarray:
+    """Whole-day arrival of the firm order per SKU and path (stratified gamma lead times)."""
+    strata = config.lead_time_strata if (inputs.lead_std > 0).any() else 1
+    lead = lead_time_quantiles(inputs.lead, inputs.lead_std, strata)
+    rng = np.random.default_rng(config.seed)
+    stratum = rng.permuted(np.tile(np.arange(paths) % strata, (len(inputs.lead), 1)), axis=1)
+    chosen = np.take_along_axis(lead, stratum, axis=1)
+    return np.ceil(chosen - 1e-9).astype(int)
+
+
+def firm_needs(inputs: TimelineInputs, scenarios: DemandScenarios, offset: int,
+               receipts: np.ndarray, config: PlanningConfig) -> FirmNeed:
+    """The firm order's need per SKU and path (open orders only), in blocks of SKUs."""
+    paths = scenarios.n_paths
+    arrival = _arrival_per_path(inputs, paths, config)
+    days = int(arrival.max(initial=0) + inputs.review.max(initial=1) + 1)
+    parts: list[FirmNeed] = []
+    for block in _blocks(len(inputs.rows), paths, days):
+        demand = daily_paths(scenarios, inputs.rows[block], offset, days)
+        parts.append(size_orders(
+            demand, _pad(receipts[block], days), inputs.on_hand[block],
+            inputs.backorder_share[block], arrival[block], inputs.review[block],
+        ))
+    if not parts:
+        empty = np.zeros((0, paths))
+        return FirmNeed(empty, empty, empty, empty, empty, empty)
+    return FirmNeed(*(np.concatenate([getattr(p, f.name) for p in parts])
+                      for f in fields(FirmNeed)))
+
+
+def _pad(receipts: np.ndarray, days: int) -> np.ndarray:
+    if receipts.shape[1] >= days:
+        return receipts[:, :days]
+    return np.concatenate([receipts, np.zeros((len(receipts), days - receipts.shape[1]))],
+                          axis=1)
+
+
+def review_plan(inputs: TimelineInputs, scenarios: DemandScenarios, offset: int,
+                receipts: np.ndarray, days: int, config: PlanningConfig,
+                fixed: np.ndarray | None = None) -> ReviewPlan:
+    """:func:`replenishment.phased.sweep` over all SKUs in blocks (one column per review)."""
+    paths = scenarios.n_paths
+    lead = np.ceil(inputs.lead - 1e-9).astype(int)
+    review = np.maximum(np.round(inputs.review), 1).astype(int)
+    reviews = schedule(lead, review, days).shape[1]
+    fill_rate = config.service_target == "fill_rate"
+    parts: list[ReviewPlan] = []
+    for block in _blocks(len(inputs.rows), paths, days):
+        demand = daily_paths(scenarios, inputs.rows[block], offset, days)
+        parts.append(sweep(
+            demand, _pad(receipts[block], days), inputs.on_hand[block],
+            inputs.backorder_share[block], lead[block], review[block],
+            inputs.level[block], fill_rate, inputs.case_pack[block], inputs.moq[block],
+            inputs.orderable[block], None if fixed is None else fixed[block], reviews,
+        ))
+    if not parts:
+        empty_r = np.zeros((0, reviews))
+        empty_d = np.zeros((0, days))
+        return ReviewPlan(empty_r.astype(int), empty_r, empty_r, empty_r, empty_r, empty_r,
+                          empty_d, empty_d, empty_d, empty_d, empty_d)
+    return ReviewPlan(*(np.concatenate([getattr(p, f.name) for p in parts])
+                        for f in fields(ReviewPlan)))
