@@ -62,6 +62,7 @@ PRODUCTS = TableSpec(
         "service_level": ColumnSpec("float", checks=(_SERVICE_LEVEL,)),
         "status": ColumnSpec("str"),
         "launch_date": ColumnSpec("date"),
+        "launch_units": ColumnSpec("float", checks=(at_least(0),)),
     },
     unique=("sku",),
 )

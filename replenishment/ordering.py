@@ -30,7 +30,7 @@ from replenishment.config import PlanningConfig
 from replenishment.contract import SupplyData
 from replenishment.multiperiod import BuildAhead
 from replenishment.optimizer import OrderPlan, OrderProblem, optimize_orders, order_suppliers
-from replenishment.phased import FirmNeed, round_to_lots
+from replenishment.phased import FirmNeed, row_quantiles, round_to_lots
 from replenishment.timeline import TimelineInputs
 
 __all__ = [
@@ -88,12 +88,11 @@ class FirmDecision:
     shortage_ordered: np.ndarray
 
 
-def _critical_ratio(need: np.ndarray, target: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """Share of paths whose need the target covers: the newsvendor ratio whose optimum is
-    the target (the service level itself when nothing is needed)."""
-    covered = (need <= target[:, None] + 1e-9).mean(axis=1)
-    ratio = np.where(target > 0, covered, level)
-    return np.clip(ratio, 0.5, 0.999)
+def _aligned_need(need: np.ndarray, target: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Need samples shifted so that their ``level`` quantile is ``target``: a newsvendor with
+    critical ratio ``level`` then orders ``target`` (zero shift under cycle service; under a
+    fill rate, the shift from the quantile to the fill-rate quantity)."""
+    return need + (target - row_quantiles(need, level))[:, None]
 
 
 def _mandatory(ahead: np.ndarray, items: pd.DataFrame, capacity: np.ndarray,
@@ -116,11 +115,11 @@ def optimise_firm(items: pd.DataFrame, inputs: TimelineInputs, firm: FirmNeed,
     supplier = suppliers.get_indexer(pd.Index(items["supplier"]))
     capacity = supplier_capacity(supply, suppliers, config)
     ahead = built.ahead[:, 0] if built.ahead.shape[1] else np.zeros(len(items))
-    need = firm.need + ahead[:, None]
+    need = _aligned_need(firm.need, target, inputs.level) + ahead[:, None]
     unit_cost = items["unit_cost"].to_numpy(float)
     holding = unit_cost * config.holding_cost_rate * inputs.review / 365.0
     if config.stockout_cost_rate is None:
-        ratio = _critical_ratio(firm.need, target, inputs.level)
+        ratio = np.clip(inputs.level, 0.5, 0.999)
         stockout = holding * ratio / (1 - ratio)
     else:
         price = items["price"].fillna(items["unit_cost"]).to_numpy(float)
@@ -142,10 +141,11 @@ def optimise_firm(items: pd.DataFrame, inputs: TimelineInputs, firm: FirmNeed,
     wanted = round_to_lots(np.maximum(target, 0.0) + ahead, inputs.case_pack,
                            inputs.moq) * inputs.orderable
     qty = result.items["qty"].to_numpy(float)
+    actual = firm.need + ahead[:, None]
     return FirmDecision(
         plan=result, target=target, ahead=ahead, wanted=wanted,
-        shortage_wanted=np.maximum(need - wanted[:, None], 0.0).mean(axis=1),
-        shortage_ordered=np.maximum(need - qty[:, None], 0.0).mean(axis=1),
+        shortage_wanted=np.maximum(actual - wanted[:, None], 0.0).mean(axis=1),
+        shortage_ordered=np.maximum(actual - qty[:, None], 0.0).mean(axis=1),
     )
 
 

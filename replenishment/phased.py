@@ -59,6 +59,7 @@ __all__ = [
     "ReviewPlan",
     "project",
     "round_to_lots",
+    "row_quantiles",
     "schedule",
     "size_orders",
     "sweep",
@@ -114,7 +115,7 @@ def target_need(need: np.ndarray, level: np.ndarray, cover: np.ndarray,
     """``q*`` per row of ``need`` (``(n, paths)``): the ``level`` quantile (cycle service), or
     the ``q`` losing ``(1 - level) * cover`` units in expectation (fill rate). May be < 0."""
     if not fill_rate:
-        return _row_quantiles(need, level)
+        return row_quantiles(need, level)
     allowed = (1.0 - level) * np.maximum(cover, 0.0)
     low = need.min(axis=1) - 1.0
     high = need.max(axis=1)
@@ -126,14 +127,14 @@ def target_need(need: np.ndarray, level: np.ndarray, cover: np.ndarray,
     return high
 
 
-def _row_quantiles(samples: np.ndarray, levels: np.ndarray) -> np.ndarray:
+def row_quantiles(samples: np.ndarray, levels: np.ndarray) -> np.ndarray:
     ordered = np.sort(samples, axis=1)
     positions = np.clip(levels, 0.0, 1.0) * (samples.shape[1] - 1)
     below = np.floor(positions).astype(int)
     above = np.minimum(below + 1, samples.shape[1] - 1)
     rows = np.arange(len(samples))
     frac = positions - below
-    return ordered[rows, below] * (1 - frac) + ordered[rows, above] * frac
+    return np.asarray(ordered[rows, below] * (1 - frac) + ordered[rows, above] * frac)
 
 
 def round_to_lots(qty: np.ndarray, case_pack: np.ndarray, moq: np.ndarray) -> np.ndarray:
