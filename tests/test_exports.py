@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from flows.errors import UserError
-from flows.storage.exports import safe_filename, staged_output, write_csv, write_frame
+from flows.errors import OutputError, UserError
+from flows.storage import exports
+from flows.storage.exports import (
+    read_output_as_of,
+    safe_filename,
+    staged_output,
+    write_csv,
+    write_frame,
+)
 
 
 def _read_cells(path: Path) -> list[list[str]]:
@@ -111,7 +122,8 @@ def test_staged_output_swaps_in_on_success_only(tmp_path: Path) -> None:
     with staged_output(out) as stage:
         (stage / "alerts.csv").write_text("v2", encoding="utf-8")
     assert sorted(p.name for p in out.iterdir()) == ["alerts.csv"]
-    assert [p.name for p in tmp_path.iterdir()] == ["outputs"]  # no staging or old folder left
+    # No staging or old folder left; the lock file stays (see exports.output_lock).
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".outputs.lock", "outputs"]
 
 
 def test_staged_output_refuses_the_working_folder(tmp_path: Path,
@@ -123,3 +135,110 @@ def test_staged_output_refuses_the_working_folder(tmp_path: Path,
         with pytest.raises(UserError, match="dedicated output folder"), staged_output(target):
             pass
     assert project.is_dir()
+
+
+def _write(out: Path, text: str, as_of: str | None = None, force: bool = False) -> None:
+    with staged_output(out, as_of=as_of, force=force) as stage:
+        (stage / "orders.csv").write_text(text, encoding="utf-8")
+
+
+def test_older_as_of_never_replaces_later_outputs_unless_forced(tmp_path: Path) -> None:
+    out = tmp_path / "outputs"
+    _write(out, "plan of 10-02", as_of="2026-10-02")
+    assert read_output_as_of(out) == pd.Timestamp("2026-10-02").date()
+    # The slower of two concurrent plans finishes last with an older as-of date.
+    with pytest.raises(OutputError, match=r"as of 2026-10-02, later than this run's 2026-10-01"):
+        _write(out, "plan of 10-01", as_of="2026-10-01")
+    assert (out / "orders.csv").read_text(encoding="utf-8") == "plan of 10-02"
+    _write(out, "plan of 10-02, again", as_of="2026-10-02")  # the same day may be re-run
+    _write(out, "plan of 10-01, forced", as_of="2026-10-01", force=True)
+    assert (out / "orders.csv").read_text(encoding="utf-8") == "plan of 10-01, forced"
+    assert not list(tmp_path.glob(".outputs.staging-*"))
+
+
+def test_the_output_folder_is_locked_while_a_run_writes_it(tmp_path: Path) -> None:
+    out = tmp_path / "outputs"
+    out.mkdir()
+    # Another process holds the folder's lock (the protocol: flock on .NAME.lock beside it);
+    # plain fcntl keeps the child quick to start.
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, time\n"
+         f"handle = open({str(tmp_path / '.outputs.lock')!r}, 'a+')\n"
+         "fcntl.flock(handle, fcntl.LOCK_EX)\n"
+         "print('locked', flush=True)\ntime.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with (pytest.raises(OutputError, match="locked by another run"),
+              staged_output(out, lock_timeout_s=0.5)):
+            pass
+    finally:
+        holder.kill()  # like kill -9: the kernel drops the lock with the process
+        holder.wait()
+    _write(out, "after the kill")
+    assert (out / "orders.csv").read_text(encoding="utf-8") == "after the kill"
+
+
+def test_concurrent_runs_take_turns(tmp_path: Path) -> None:
+    out = tmp_path / "outputs"
+    inside: list[int] = []
+    overlap: list[bool] = []
+
+    def run(n: int) -> None:
+        with staged_output(out) as stage:
+            inside.append(n)
+            overlap.append(len(inside) > 1)
+            time.sleep(0.3)
+            (stage / "orders.csv").write_text(f"run {n}", encoding="utf-8")
+            inside.remove(n)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlap == [False, False, False]
+    assert (out / "orders.csv").read_text(encoding="utf-8").startswith("run ")
+
+
+def test_a_crash_between_the_two_renames_is_repaired_by_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "outputs"
+    _write(out, "v1")
+    # Where the atomic exchange is unavailable the swap renames twice; a crash in between
+    # leaves the previous outputs under .outputs.previous and no outputs folder.
+    monkeypatch.setattr(exports, "_exchange", lambda first, second: False)
+    out.rename(tmp_path / ".outputs.previous")
+    assert not out.exists()
+    with pytest.raises(RuntimeError), staged_output(out):
+        raise RuntimeError("this run fails too")
+    assert (out / "orders.csv").read_text(encoding="utf-8") == "v1"
+    _write(out, "v2")
+    assert (out / "orders.csv").read_text(encoding="utf-8") == "v2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".outputs.lock", "outputs"]
+
+
+def test_stale_staging_folders_of_a_killed_run_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "outputs"
+    stale = tmp_path / ".outputs.staging-k1ll3d"
+    stale.mkdir()
+    (stale / "orders.csv").write_text("half", encoding="utf-8")
+    _write(out, "v1")
+    assert not stale.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".outputs.lock", "outputs"]
+
+
+def test_an_unwritable_output_folder_is_an_output_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"a-file/outputs"):
+        _write(blocker / "outputs", "v1")
+    out = tmp_path / "outputs"
+    _write(out, "v1")
+    with (pytest.raises(OutputError, match="cannot write the outputs"),
+          staged_output(out) as stage):
+        (stage / "orders" / "missing-folder.csv").write_text("x", encoding="utf-8")
+    assert (out / "orders.csv").read_text(encoding="utf-8") == "v1"

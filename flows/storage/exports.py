@@ -5,30 +5,45 @@ Files a planner opens or sends to a supplier are written so that
 * a crash never leaves a half-written file (a temp file in the same folder, then ``os.replace``);
 * Excel shows Chinese product names correctly (UTF-8 with a byte order mark);
 * a cell copied from an input field cannot run as a spreadsheet formula (OWASP "CSV injection");
-* a name taken from the data (a supplier, a SKU) cannot escape the output folder.
+* a name taken from the data (a supplier, a SKU) cannot escape the output folder;
+* a run's output folder is replaced whole, under a lock, never by an older as-of date, and a
+  crash mid-swap is repaired by the next run (:func:`staged_output`).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import errno
+import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
+import socket
 import tempfile
+import time
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import IO, Literal
 
 import pandas as pd
 
-from flows.errors import UserError
+from flows.errors import OutputError
 
 __all__ = [
     "FORMULA_PREFIXES",
+    "LOCK_TIMEOUT_S",
+    "OUTPUT_MARKER",
     "atomic_write",
     "neutralise_formulas",
+    "output_lock",
+    "read_output_as_of",
+    "recover_output",
     "safe_filename",
     "staged_output",
     "write_csv",
@@ -41,6 +56,13 @@ _FILE_MODE = 0o644
 _MAX_NAME_BYTES = 120  # leaves room for a hash suffix and an extension under the usual 255
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.I)
+# A run writing the same folder waits this long for the one before it (a plan's export and
+# report take seconds; a forecast is not under the lock).
+LOCK_TIMEOUT_S = 600.0
+OUTPUT_MARKER = ".replenish-output.json"
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
 
 
 @contextmanager
@@ -150,40 +172,174 @@ def _refuse_unsafe_target(target: Path) -> None:
     if target == Path(target.anchor) or target == Path.home().resolve() or target in (
         cwd, *cwd.parents
     ):
-        raise UserError(
+        raise OutputError(
             f"{target}: refusing to replace this folder with a run's outputs; "
             "choose a dedicated output folder (e.g. outputs/plan)"
         )
 
 
 @contextmanager
-def staged_output(directory: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield an empty staging folder; on success it becomes ``directory`` in (almost) one step.
+def output_lock(target: Path, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold the exclusive lock of the output folder ``target``: a ``.NAME.lock`` file beside it.
 
-    A run writes every output into the staging folder. If the run fails, the staging folder is
-    deleted and ``directory`` keeps the previous run's outputs untouched. The swap is two
-    renames in the same parent folder, so readers see either the old or the new outputs.
+    A second run writing the same folder waits (polling every 0.2 s) up to ``timeout_s``, then
+    gets :class:`OutputError`. The lock is an ``flock`` on the open file, so the kernel drops it
+    when its process dies (a ``kill -9`` never leaves a stale lock); the file itself stays, as
+    removing it would let a waiting process lock an unlinked file while a third locks a new one.
     """
-    target = Path(directory).resolve()
-    _refuse_unsafe_target(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    lock_path = target.parent / f".{target.name}.lock"
     try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        handle = open(lock_path, "a+")  # noqa: SIM115 (closed by the `with` just below)
+    except OSError as err:
+        raise OutputError(f"cannot lock the output folder {target}: {_reason(err)}") from err
+    with handle:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise OutputError(
+                        f"the output folder {target} is locked by another run (for more than "
+                        f"{timeout_s:g} s; lock file {lock_path}); try again when it has "
+                        "finished"
+                    ) from None
+                time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}@{socket.gethostname()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_output_as_of(target: Path) -> date | None:
+    """The as-of date recorded in an output folder's marker file, or None."""
+    try:
+        document = json.loads((target / OUTPUT_MARKER).read_text(encoding="utf-8"))
+        return date.fromisoformat(str(document["as_of"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _refuse_older(target: Path, as_of: date | None, force: bool) -> None:
+    current = read_output_as_of(target)
+    if as_of is None or force or current is None or as_of >= current:
+        return
+    raise OutputError(
+        f"{target} holds outputs as of {current}, later than this run's {as_of}; refusing to "
+        "replace them with older ones (write this run elsewhere with --out, or force it)"
+    )
+
+
+def recover_output(target: Path) -> None:
+    """Finish or undo what a crashed run left beside ``target`` (call with the lock held).
+
+    A crash between the two renames of a swap leaves ``.NAME.previous`` and no ``NAME``: the
+    previous outputs are put back. Staging folders (``.NAME.staging-*``) and retired copies
+    of a run that was killed are removed.
+    """
+    previous = target.parent / f".{target.name}.previous"
+    if previous.exists() and not target.exists():
+        os.replace(previous, target)
+    leftovers = [previous, *target.parent.glob(f".{target.name}.staging-*"),
+                 *target.parent.glob(f".{target.name}.old-*")]
+    for path in leftovers:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two folders in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where
+    the system or file system cannot (the caller then renames twice)."""
+    rename = getattr(_LIBC, "renameat2", None)
+    if rename is None:
+        return False
+    result = rename(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
+                    _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EXDEV):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Make ``staging`` the folder ``target``; readers see the old or the new outputs."""
     os.chmod(staging, 0o755)
     if not target.exists():
         os.replace(staging, target)
         return
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    os.replace(target, retired / target.name)
+    if _exchange(staging, target):
+        shutil.rmtree(staging, ignore_errors=True)  # now holds the previous outputs
+        return
+    # Two renames: a crash between them leaves .NAME.previous, put back by recover_output.
+    previous = target.parent / f".{target.name}.previous"
+    os.replace(target, previous)
     try:
         os.replace(staging, target)
     except BaseException:
-        os.replace(retired / target.name, target)
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(retired, ignore_errors=True)
+        os.replace(previous, target)
         raise
-    shutil.rmtree(retired, ignore_errors=True)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _reason(err: OSError) -> str:
+    return err.strerror or str(err)
+
+
+@contextmanager
+def staged_output(
+    directory: str | os.PathLike[str],
+    *,
+    as_of: date | str | None = None,
+    force: bool = False,
+    lock_timeout_s: float = LOCK_TIMEOUT_S,
+) -> Iterator[Path]:
+    """Yield an empty staging folder; on success it becomes ``directory`` in one step.
+
+    A run writes every output into the staging folder. If the run fails, the staging folder is
+    deleted and ``directory`` keeps the previous run's outputs untouched. The whole write and
+    swap happens under the folder's exclusive lock (:func:`output_lock`), so two runs never
+    interleave. The swap exchanges the two folders atomically where Linux allows
+    (``renameat2``), else renames twice in the same parent; a crash in between is repaired by
+    the next run (:func:`recover_output`), which also removes stale staging folders.
+
+    With ``as_of``, the date is recorded in ``directory/.replenish-output.json`` and outputs
+    of a later as-of date are not replaced by older ones unless ``force`` (of two concurrent
+    plans, the last to finish no longer wins when it is the older one). Raises
+    :class:`OutputError` when the folder cannot be locked, written or swapped.
+    """
+    target = Path(directory).resolve()
+    _refuse_unsafe_target(target)
+    day = None if as_of is None else date.fromisoformat(str(as_of)[:10])
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot create the output folder {target}: {_reason(err)}") from err
+    with output_lock(target, lock_timeout_s):
+        try:
+            recover_output(target)
+            _refuse_older(target, day, force)
+            staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-",
+                                            dir=target.parent))
+        except OSError as err:
+            raise OutputError(f"cannot prepare the output folder {target}: {_reason(err)}"
+                              ) from err
+        try:
+            yield staging
+            if day is not None:
+                (staging / OUTPUT_MARKER).write_text(
+                    json.dumps({"as_of": day.isoformat()}) + "\n", encoding="utf-8")
+            _refuse_older(target, day, force)
+            _swap_in(staging, target)
+        except OSError as err:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise OutputError(f"cannot write the outputs to {target}: {_reason(err)}") from err
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
