@@ -31,7 +31,7 @@ from flows.orchestration.cache import content_key
 from flows.pipeline import stages
 from flows.pipeline.planning import Stages
 
-__all__ = ["CACHED_STAGES", "planning_tasks", "result_folder", "stage_cache_key"]
+__all__ = ["CACHED_STAGES", "TaskCall", "planning_tasks", "result_folder", "stage_cache_key"]
 
 R = TypeVar("R")
 _SOURCE_ERRORS = (SourceError, OSError, TimeoutError, sa.exc.OperationalError)
@@ -78,11 +78,15 @@ def _call(stage: Task[..., R], hits: list[str], *args: Any) -> R:
     return state.result()
 
 
-def _caller(stage: Task[..., R], hits: list[str]) -> Callable[..., R]:
-    def call(*args: Any) -> R:
-        return _call(stage, hits, *args)
+class TaskCall:
+    """A stage as the pipeline calls it: runs ``task`` and notes cache hits in ``hits``."""
 
-    return call
+    def __init__(self, task: Task[..., Any], hits: list[str]) -> None:
+        self.task = task
+        self.hits = hits
+
+    def __call__(self, *args: Any) -> Any:
+        return _call(self.task, self.hits, *args)
 
 
 def planning_tasks(settings: Settings) -> Stages:
@@ -100,11 +104,11 @@ def planning_tasks(settings: Settings) -> Stages:
         compute["result_storage"] = cfg.result_storage.resolve()
     side_effect: dict[str, Any] = {"timeout_seconds": cfg.stage_timeout_s, **_NOT_CACHED}
     hits: list[str] = []
-    made: dict[str, Callable[..., Any]] = {}
+    made: dict[str, TaskCall] = {}
     for options, group in ((source, _SOURCES), (compute, _COMPUTING),
                            (side_effect, _SIDE_EFFECTS)):
         for name, function in group.items():
-            made[name] = _caller(Task(fn=function, name=name, **options), hits)
+            made[name] = TaskCall(Task(fn=function, name=name, **options), hits)
     return Stages(
         pull_tables=made["pull-tables"], pull_signals=made["pull-signals"],
         validate=made["validate"], forecast=made["forecast"], plan=made["plan"],
