@@ -51,10 +51,12 @@ _NOT_CACHED: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False
 _CACHED: dict[str, Any] = {"cache_key_fn": stage_cache_key, "persist_result": True,
                            "result_serializer": "pickle"}
 
-_SOURCES: dict[str, Callable[..., Any]] = {"pull-tables": stages.pull_tables, "pull-signals": stages.pull_signals}
-_COMPUTING: dict[str, Callable[..., Any]] = {"validate": stages.validate, "forecast": stages.forecast,
-              "plan": stages.plan_orders}
-_SIDE_EFFECTS: dict[str, Callable[..., Any]] = {"export": stages.export, "report": stages.report, "notify": stages.notify}
+_SOURCES: dict[str, Callable[..., Any]] = {
+    "pull-tables": stages.pull_tables, "pull-signals": stages.pull_signals}
+_COMPUTING: dict[str, Callable[..., Any]] = {
+    "validate": stages.validate, "forecast": stages.forecast, "plan": stages.plan_orders}
+_SIDE_EFFECTS: dict[str, Callable[..., Any]] = {
+    "export": stages.export, "report": stages.report, "notify": stages.notify}
 # Names of the cached tasks: the prefixes of their cache keys.
 CACHED_STAGES = tuple(_COMPUTING)
 
