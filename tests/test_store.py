@@ -396,9 +396,9 @@ def test_an_immutable_store_file_is_a_store_error(tmp_path: Path) -> None:
     if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
         pytest.skip("chattr +i is not available here (needs root on ext4/xfs)")
     try:
-        with pytest.raises(StoreError, match=r"runs\.db.*(readonly|unable to open)"):
-            with RunStore(_sqlite_url(path)) as store:
-                store.begin_run("plan", date(2024, 7, 1), "cfg", INPUTS)
+        with (pytest.raises(StoreError, match=r"runs\.db.*(readonly|unable to open)"),
+              RunStore(_sqlite_url(path)) as store):
+            store.begin_run("plan", date(2024, 7, 1), "cfg", INPUTS)
     finally:
         subprocess.run(["chattr", "-i", str(path)], check=True)
 
