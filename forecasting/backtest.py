@@ -1,28 +1,25 @@
-"""Rolling-origin evaluation of the whole engine, and a plot of actuals against forecasts.
+"""Rolling-origin evaluation of the whole engine.
 
 Each outer window refits everything (inner windows, model choice, calibration) on the data
 known at its cutoff, so its scores and its quantile coverage are out of sample.
 Censored periods (stockouts, closures) are not scored: their sales are not their demand.
+The plot of actuals against forecasts lives with the report
+(``flows.outbound.report.backtest_plot``): drawing is not the core's business.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from forecasting.config import ForecastConfig
 from forecasting.contract import DemandData
 from forecasting.engine import Forecaster, origin_of, resolve_freq
 from forecasting.metrics import point_metrics, quantile_label, quantile_metrics, seasonal_scale
 
-__all__ = ["BacktestResult", "backtest", "plot_backtest"]
+__all__ = ["BacktestResult", "backtest"]
 
 
 @dataclass(frozen=True)
@@ -46,8 +43,10 @@ class BacktestResult:
 
 def backtest(data: DemandData, config: ForecastConfig | None = None, windows: int = 3,
              as_of: pd.Timestamp | str | None = None,
-             products: pd.DataFrame | None = None) -> BacktestResult:
-    """Refit the engine at ``windows`` cutoffs ``horizon`` periods apart and score each."""
+             products: pd.DataFrame | None = None, *, executor: Executor | None = None,
+             n_jobs: int = -1) -> BacktestResult:
+    """Refit the engine at ``windows`` cutoffs ``horizon`` periods apart and score each
+    (``executor`` and ``n_jobs`` as for :class:`~forecasting.engine.Forecaster`)."""
     config = config or ForecastConfig()
     freq = resolve_freq(data, config)
     origin = origin_of(data, freq, as_of)
@@ -56,8 +55,8 @@ def backtest(data: DemandData, config: ForecastConfig | None = None, windows: in
     frames = []
     for k in range(windows, 0, -1):
         cutoff = pd.date_range(end=origin, periods=k * config.horizon + 1, freq=freq)[0]
-        fitted = Forecaster(config.model_copy(update={"freq": freq})).fit(
-            data, as_of=cutoff, products=products)
+        fitted = Forecaster(config.model_copy(update={"freq": freq}), executor=executor,
+                            n_jobs=n_jobs).fit(data, as_of=cutoff, products=products)
         result = fitted.predict()
         levels = [quantile_label(q) for q in config.quantiles]
         channel = result.channel.assign(unique_id=result.channel["sku"].astype(str) + "|"
@@ -91,31 +90,3 @@ def _score(actuals: pd.DataFrame, models: list[str], scale: pd.Series,
         quantile_metrics(actuals, levels, by=["demand_class"]), on="demand_class")
     by_class["rows"] = by_class["demand_class"].map(actuals["demand_class"].value_counts())
     return BacktestResult(actuals, per_series, overall, by_class, tuple(levels))
-
-
-def plot_backtest(result: BacktestResult, top_n: int = 6) -> Figure:
-    """Actuals against the chosen forecast and its p50-p90 band, for the ``top_n`` SKUs
-    with the most units (all channels summed)."""
-    p50, p90 = quantile_label(0.5), quantile_label(0.9)
-    cols = ["y", "forecast", *(c for c in (p50, p90) if c in result.actuals)]
-    per_sku = result.actuals.groupby(["sku", "window", "ds"], as_index=False)[cols].sum()
-    top = per_sku.groupby("sku")["y"].sum().nlargest(top_n).index
-    n = max(len(top), 1)
-    ncols = 2 if n > 1 else 1
-    nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(7 * ncols, 2.8 * nrows), squeeze=False)
-    for ax, sku in zip(axes.flat, top, strict=False):
-        rows = per_sku[per_sku["sku"] == sku].sort_values("ds")
-        ax.plot(rows["ds"], rows["y"], color="black", lw=1, label="actual")
-        for _, window in rows.groupby("window"):
-            ax.plot(window["ds"], window["forecast"], color="tab:blue", lw=1.2)
-            if p90 in window:
-                ax.fill_between(window["ds"], window[p50], window[p90], color="tab:blue",
-                                alpha=0.2, lw=0)
-        ax.set_title(f"{sku}: actual vs forecast (band: p50-p90 of channel sums)",
-                     fontsize=9)
-        ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(top):]:
-        ax.set_visible(False)
-    fig.tight_layout()
-    return fig

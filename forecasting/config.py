@@ -14,7 +14,12 @@ STATS_MODEL_NAMES = (
 
 
 class ForecastConfig(BaseModel):
-    """How to forecast. Every field has a default suited to daily e-commerce sales."""
+    """How to forecast. Every field has a default suited to daily e-commerce sales.
+
+    Where the work runs (threads, an executor, a cluster) is not a forecasting setting: the
+    caller passes it to :class:`forecasting.engine.Forecaster` (``executor``, ``n_jobs``), so
+    the same config gives the same forecast on a laptop or a cluster.
+    """
 
     horizon: int = Field(28, ge=1, description="Periods to forecast past the origin.")
     freq: str | None = Field(None, description="pandas alias (D, W-MON, ...); inferred if unset.")
@@ -56,10 +61,3 @@ class ForecastConfig(BaseModel):
         True, description="Treat stockout and closure periods as censored demand.")
     zero_on_closure: bool = Field(True, description="Forecast zero on future closure days.")
     max_event_names: int = Field(12, ge=0, description="Events with their own timing features.")
-    n_jobs: int = Field(-1, description="LightGBM threads (-1: all cores).")
-    engine: Literal["local", "dask"] = Field(
-        "local", description="Where the per-series models run: in this process, or spread "
-        "over a Dask cluster (same results; see docs/scale-out.md).")
-    dask_address: str | None = Field(
-        None, description="Dask scheduler (tcp://host:8786) for engine 'dask'; unset: a "
-        "local cluster with one worker per core.")

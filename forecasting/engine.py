@@ -15,7 +15,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from concurrent.futures import Executor
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -29,9 +30,9 @@ from forecasting.direct import DirectGlobalModel
 from forecasting.features import build_features
 from forecasting.frequency import infer_freq, period_labels, season_length
 from forecasting.metrics import point_metrics, quantile_label, seasonal_scale
-from forecasting.models import GLOBAL_MODEL, GlobalModel, stats_forecast
+from forecasting.models import GLOBAL_MODEL, GlobalModel
 from forecasting.panel import Panel, build_panel, future_grid
-from forecasting.quality import DATA_QUALITY_COLUMNS, on_hand_by_sku, suspected_stockouts
+from forecasting.parallel import spread_stats_forecast
 from forecasting.scenarios import DemandScenarios
 from forecasting.uncertainty import (
     DependenceEstimate,
@@ -59,10 +60,7 @@ class ForecastResult:
       calibrated dispersion;
     - ``scores``: WAPE, MASE and bias of every candidate and of the combination over the
       backtest windows used for the choice;
-    - ``candidates``: every candidate's mean forecast per series and date;
-    - ``data_quality``: suspected stockouts and listing problems, runs of zero or collapsed
-      sales the series' rate cannot explain (:data:`forecasting.quality.DATA_QUALITY_COLUMNS`;
-      censored like flagged stockouts unless ``dormant``).
+    - ``candidates``: every candidate's mean forecast per series and date.
     """
 
     channel: pd.DataFrame
@@ -73,8 +71,6 @@ class ForecastResult:
     candidates: pd.DataFrame
     freq: str
     origin: pd.Timestamp
-    data_quality: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(columns=DATA_QUALITY_COLUMNS))
 
 
 def resolve_freq(data: DemandData, config: ForecastConfig) -> str:
@@ -100,21 +96,24 @@ class Forecaster:
 
     ``products`` (optional) gives ``sku`` and ``category`` and/or ``launch_date``: categories
     let new SKUs borrow from similar ones and let category-wide promotions apply.
+
+    Where the work runs is the caller's choice, not the config's: ``executor`` (any
+    :class:`concurrent.futures.Executor`, e.g. a Dask ``client.get_executor()``) runs the
+    per-series models in chunks of whole series (:mod:`forecasting.parallel`; None: in this
+    process); ``n_jobs`` is LightGBM's thread count (-1: every core). The forecast is the same
+    either way.
     """
 
-    def __init__(self, config: ForecastConfig | None = None) -> None:
+    def __init__(self, config: ForecastConfig | None = None, executor: Executor | None = None,
+                 n_jobs: int = -1) -> None:
         self.config = config or ForecastConfig()
+        self.executor = executor
+        self.n_jobs = n_jobs
 
     def prepare(self, data: DemandData, as_of: pd.Timestamp | str | None = None,
-                products: pd.DataFrame | None = None,
-                inventory: pd.DataFrame | None = None) -> Forecaster:
-        """Build the panel and features (the first step of :meth:`fit`, no model fitting).
-
-        ``inventory`` (optional, ``sku, on_hand``): stock at the origin, which tells a
-        stockout (none on hand) from a listing problem (stock but no sales) in
-        ``data_quality``."""
+                products: pd.DataFrame | None = None) -> Forecaster:
+        """Build the panel and features (the first step of :meth:`fit`, no model fitting)."""
         cfg = self.config
-        self.on_hand_ = on_hand_by_sku(inventory)
         self.freq_ = resolve_freq(data, cfg)
         self.season_ = cfg.season_length or season_length(self.freq_)
         self.origin_ = origin_of(data, self.freq_, as_of)
@@ -133,10 +132,9 @@ class Forecaster:
         return out.merge(self.panel_.series[["unique_id", "sku", "channel"]], on="unique_id")
 
     def fit(self, data: DemandData, as_of: pd.Timestamp | str | None = None,
-            products: pd.DataFrame | None = None,
-            inventory: pd.DataFrame | None = None) -> Forecaster:
+            products: pd.DataFrame | None = None) -> Forecaster:
         cfg = self.config
-        self.prepare(data, as_of, products, inventory)
+        self.prepare(data, as_of, products)
         min_history = cfg.min_history or 2 * self.season_
         history = self.rows_[self.rows_["ds"] <= self.origin_]
         self.classes_ = classify_demand(history, min_history)
@@ -176,11 +174,6 @@ class Forecaster:
         rows["censored"] &= rows["ds"].le(self.origin_).to_numpy()
         rows["stockout"] = stockout
         history = rows["ds"] <= self.origin_
-        self.data_quality_, suspected = suspected_stockouts(
-            rows.loc[history, ["unique_id", "ds", "y", "censored"]], panel.series,
-            _days_in_period(self.freq_), self.on_hand_)
-        rows.loc[history, "censored"] = rows.loc[history, "censored"].to_numpy() | (
-            suspected & cfg.censor_stockouts)
         imputed = impute_censored(rows[history], window=4 * self.season_ if self.season_ < 20
                                   else self.season_ // 4)
         rows.loc[history, "y"] = imputed
@@ -209,10 +202,10 @@ class Forecaster:
         if cfg.global_strategy == "direct":
             direct = DirectGlobalModel(
                 self.features_, self.freq_, self.season_, cfg.horizon, cfg.lightgbm_params,
-                cfg.seed, cfg.n_jobs, cfg.train_history, cfg.global_target, cfg.holiday_weight)
+                cfg.seed, self.n_jobs, cfg.train_history, cfg.global_target, cfg.holiday_weight)
             return direct.fit(train, self.panel_.series)
         model = GlobalModel(self.features_, self.freq_, self.season_, cfg.lightgbm_params,
-                            cfg.seed, cfg.n_jobs, cfg.train_history)
+                            cfg.seed, self.n_jobs, cfg.train_history)
         return model.fit(train, self.panel_.series)
 
     def _candidates(self, cutoff: pd.Timestamp,
@@ -231,8 +224,8 @@ class Forecaster:
             stats_train = train[train["ds"] > first]
             stats_train = stats_train if not stats_train.empty else train
         names = [n for n in cfg.stats_models]
-        frame = stats_forecast(stats_train, h, self.freq_, self.season_, names,
-                               self.ets_ids_, cfg.ets_model, engine=cfg.engine)
+        frame = spread_stats_forecast(stats_train, h, self.freq_, self.season_, names,
+                                      self.ets_ids_, cfg.ets_model, self.executor)
         if global_model is not None:
             predicted = global_model.predict(train, ahead, h)
             frame = frame.merge(predicted, on=["unique_id", "ds"], how="left")
@@ -384,7 +377,6 @@ class Forecaster:
                 forecast=mu, dispersion=alpha),
             freq=self.freq_,
             origin=self.origin_,
-            data_quality=self.data_quality_,
         )
 
     def _model_labels(self) -> pd.Series:
@@ -445,11 +437,11 @@ class Forecaster:
 
 def forecast(data: DemandData, config: ForecastConfig | None = None,
              as_of: pd.Timestamp | str | None = None,
-             products: pd.DataFrame | None = None,
-             inventory: pd.DataFrame | None = None) -> ForecastResult:
+             products: pd.DataFrame | None = None, *, executor: Executor | None = None,
+             n_jobs: int = -1) -> ForecastResult:
     """Fit and predict in one call (see :class:`Forecaster`)."""
-    return Forecaster(config).fit(data, as_of=as_of, products=products,
-                                  inventory=inventory).predict()
+    forecaster = Forecaster(config, executor=executor, n_jobs=n_jobs)
+    return forecaster.fit(data, as_of=as_of, products=products).predict()
 
 
 def _shrink_to_class(per_series: pd.DataFrame, classes: pd.Series, counts: pd.Series

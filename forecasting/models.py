@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -73,19 +73,13 @@ def stats_forecast(
     names: Sequence[str],
     ets_ids: Sequence[str] = (),
     ets_model: str = "ANA",
-    engine: Literal["local", "dask"] = "local",
 ) -> pd.DataFrame:
-    """Per-series models on ``history`` (``unique_id, ds, y``, sorted).
+    """Per-series models on ``history`` (``unique_id, ds, y``, sorted), in this process.
 
-    Locally everything runs in this process: worker start-up costs more than these fits, and
-    AutoETS runs only on the few ``ets_ids``. ``engine="dask"`` spreads the series over the
-    current Dask cluster (:mod:`forecasting.distributed`), with the same result. A series too
-    short for a model gets the historic average (``fallback_model``).
+    AutoETS runs only on the few ``ets_ids``. A series too short for a model gets the
+    historic average (``fallback_model``). :func:`forecasting.parallel.spread_stats_forecast`
+    runs this same function on chunks of series over an executor.
     """
-    if engine == "dask":
-        from forecasting.distributed import dask_stats_forecast
-
-        return dask_stats_forecast(history, h, freq, season, names, ets_ids, ets_model)
     cheap = [_stats_model(n, season, ets_model) for n in names if n != "auto_ets"]
     frames = []
     with warnings.catch_warnings():

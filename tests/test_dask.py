@@ -1,27 +1,30 @@
-"""The Dask engine: per-series forecasts on a LocalCluster equal the local ones, the whole
-forecast and the planning flow run on it (the flow's tasks through prefect-dask)."""
+"""Per-series models over an executor: chunks of whole series on a Dask LocalCluster (or any
+``concurrent.futures.Executor``) give the in-process result; the planning flow runs its tasks
+on the cluster (through prefect-dask)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from distributed import Client, get_task_stream
+from distributed import Client, LocalCluster, get_task_stream
 from forecasting_synth import synthetic_demand
 
 from flows.commands import main
-from flows.config import load_settings
+from flows.config import ExecutionSettings, load_settings
 from flows.errors import UserError
 from flows.orchestration.dask import execution, run_flow_on_dask, with_engine
+from flows.pipeline.planning import PlanOptions
 from flows.sample import generate_brand, write_brand
 from forecasting.config import ForecastConfig
-from forecasting.distributed import DaskUnavailableError, chunk_series, dask_client
 from forecasting.engine import forecast
 from forecasting.models import stats_forecast
+from forecasting.parallel import MIN_CHUNKS, chunk_count, chunk_series, spread_stats_forecast
 
 _NAMES = ("seasonal_naive", "seasonal_es", "croston_sba", "tsb", "adida", "imapa", "auto_ets")
 
@@ -41,10 +44,10 @@ def _history(n_series: int = 24, days: int = 120, seed: int = 0) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True)
 
 
-def test_without_a_client_the_dask_engine_says_what_to_do() -> None:
-    # Runs before the module's cluster fixture exists: no client is current yet.
-    with pytest.raises(DaskUnavailableError, match="dask_client"):
-        stats_forecast(_history(4), 7, "D", 7, ("seasonal_naive",), engine="dask")
+def test_the_forecast_config_holds_no_execution_settings() -> None:
+    """Where the work runs is passed to the Forecaster, never configured in the core (that
+    the core imports no Dask is tests/test_architecture.py's)."""
+    assert not {"engine", "dask_address", "n_jobs"} & set(ForecastConfig.model_fields)
 
 
 def test_chunks_keep_series_whole_and_spread_the_costly_ones() -> None:
@@ -58,12 +61,39 @@ def test_chunks_keep_series_whole_and_spread_the_costly_ones() -> None:
     assert max(len(ids & set(ets_ids)) for ids in owners) < len(ets_ids)
     with pytest.raises(ValueError, match="sort by unique_id"):
         chunk_series(history.sample(frac=1.0, random_state=0), 4)
+    assert chunk_series(history.iloc[:0], 4) == []
+
+
+def test_the_chunk_count_follows_the_work() -> None:
+    assert chunk_count(_history(10)) == 10  # never more chunks than series
+    assert chunk_count(_history(40)) == MIN_CHUNKS
+    # 1,000 series x 364 days of cheap models: 364k cost units, under one chunk of work, but
+    # at least MIN_CHUNKS; as AutoETS series (100x a row) they are 36.4M: 73 chunks.
+    many = pd.DataFrame({"unique_id": np.repeat(np.arange(1000).astype(str), 364)})
+    assert chunk_count(many) == MIN_CHUNKS
+    assert chunk_count(many, [str(i) for i in range(1000)]) == 73
+
+
+def test_any_executor_gives_the_in_process_forecast() -> None:
+    history = _history()
+    ets_ids = ["s001", "s002", "s004"]
+    local = stats_forecast(history, 14, "D", 7, _NAMES, ets_ids)
+    with ThreadPoolExecutor(2) as pool:
+        threaded = spread_stats_forecast(history, 14, "D", 7, _NAMES, ets_ids, executor=pool)
+    pd.testing.assert_frame_equal(threaded, local, rtol=1e-9, atol=1e-9)
+    only_ets = spread_stats_forecast(history, 14, "D", 7, ("auto_ets",), ets_ids,
+                                     executor=ThreadPoolExecutor(2))
+    assert sorted(only_ets["unique_id"].unique()) == ets_ids
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
     """Two single-threaded workers as threads of this process (quick to start)."""
-    with dask_client(workers=2, processes=False) as running:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                     dashboard_address=None) as cluster,
+        Client(cluster) as running,
+    ):
         yield running
 
 
@@ -71,18 +101,24 @@ def test_per_series_models_on_dask_equal_the_local_ones(client: Client) -> None:
     history = _history()
     ets_ids = ["s001", "s002", "s004"]
     local = stats_forecast(history, 14, "D", 7, _NAMES, ets_ids)
-    distributed = stats_forecast(history, 14, "D", 7, _NAMES, ets_ids, engine="dask")
+    with get_task_stream(client) as stream:
+        distributed = spread_stats_forecast(history, 14, "D", 7, _NAMES, ets_ids,
+                                            executor=client.get_executor())
     pd.testing.assert_frame_equal(distributed, local, rtol=1e-9, atol=1e-9)
     assert distributed["auto_ets"].notna().sum() == 3 * 14
+    # One task per chunk of whole series, balanced on cost (the 3 AutoETS series outweigh
+    # the other 21 together), all run on the cluster's workers.
+    tasks = [r for r in stream.data if "forecast_chunk" in str(r["key"])]
+    assert len(tasks) == len(chunk_series(history, chunk_count(history, ets_ids), ets_ids)) > 2
 
 
 def test_the_whole_forecast_on_dask_equals_the_local_one(client: Client) -> None:
     data, products, _ = synthetic_demand(n_skus=8, days=200, intermittent_share=0.25,
                                          promo_every=30, promo_lift=1.0, seed=3)
-    config = ForecastConfig(horizon=14, backtest_windows=1, n_paths=50, n_jobs=1,
-                            ets_max_series=4)
-    local = forecast(data, config, products=products)
-    on_dask = forecast(data, config.model_copy(update={"engine": "dask"}), products=products)
+    config = ForecastConfig(horizon=14, backtest_windows=1, n_paths=50, ets_max_series=4)
+    local = forecast(data, config, products=products, n_jobs=1)
+    on_dask = forecast(data, config, products=products, executor=client.get_executor(),
+                       n_jobs=1)
     candidates = [c for c in local.candidates.columns if c in _NAMES]
     assert candidates, "the per-series candidates must be compared"
     pd.testing.assert_frame_equal(on_dask.candidates[candidates], local.candidates[candidates],
@@ -95,12 +131,12 @@ def test_the_whole_forecast_on_dask_equals_the_local_one(client: Client) -> None
 
 def test_engine_options_resolve_and_an_address_needs_the_dask_engine(tmp_path: Path) -> None:
     settings = load_settings(None)
-    assert with_engine(settings, None, None).forecast.engine == "local"
-    remote = with_engine(settings, None, "tcp://10.0.0.5:8786").forecast
+    assert with_engine(settings, None, None).execution.engine == "local"
+    remote = with_engine(settings, None, "tcp://10.0.0.5:8786").execution
     assert (remote.engine, remote.dask_address) == ("dask", "tcp://10.0.0.5:8786")
     with pytest.raises(UserError, match="only used with --engine dask"):
         with_engine(settings, "local", "tcp://10.0.0.5:8786")
-    with execution(ForecastConfig()) as nothing:
+    with execution(ExecutionSettings()) as nothing:
         assert nothing is None
 
 
@@ -121,7 +157,8 @@ def _flow_config(root: Path) -> Path:
         "data": {"folder": str(root / "data")},
         "store_url": f"sqlite:///{root / 'store' / 'runs.db'}",
         "output_dir": str(root / "outputs" / "plan"),
-        "forecast": {"horizon": 14, "backtest_windows": 1, "n_paths": 100, "n_jobs": 1},
+        "forecast": {"horizon": 14, "backtest_windows": 1, "n_paths": 100},
+        "execution": {"threads": 1},
         "notify": {"backoff_s": 0, "attempts": 1,
                    "teams": [{"name": "planners", "urls": ["digest://"]}]},
     }
@@ -137,7 +174,7 @@ def test_the_planning_flow_runs_its_tasks_on_dask(prefect_home: Path, client: Cl
     address = str(client.scheduler_info()["address"])
     settings = with_engine(load_settings(config), "dask", address)
     with get_task_stream(client) as stream:
-        outcome = run_flow_on_dask(settings, str(config), quiet=True)
+        outcome = run_flow_on_dask(settings, PlanOptions(quiet=True))
 
     orders = pd.read_csv(outcome.out / "orders.csv", encoding="utf-8-sig")
     assert len(orders) > 0 and (outcome.out / "report.html").exists()
@@ -146,4 +183,4 @@ def test_the_planning_flow_runs_its_tasks_on_dask(prefect_home: Path, client: Cl
     # The computing stages ran on the cluster's workers, and so did the per-series chunks.
     for stage in ("validate", "forecast", "plan"):
         assert stage in ran
-    assert "_forecast_chunk" in ran
+    assert "forecast_chunk" in ran

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from forecasting_synth import synthetic_demand
 
-from forecasting.backtest import backtest, plot_backtest
+from flows.outbound.report.backtest_plot import plot_backtest
+from forecasting.backtest import backtest
 from forecasting.config import ForecastConfig
 from forecasting.uncertainty import (
     DependenceEstimate,

@@ -50,10 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exit_:  # argparse printed the usage and the problem (exit 2), or help
-        return exit_.code if isinstance(exit_.code, int) else EXIT_USER_ERROR
+    args = build_parser().parse_args(argv)
     try:
         settings = load_settings(args.config)
         code: int = COMMANDS[args.command].run(args, settings)

@@ -9,13 +9,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from flows.config import Settings
+from flows.outbound.report.backtest_plot import plot_backtest
 from flows.pipeline.forecast import forecast_config
 from flows.pipeline.recording import recorded_run
 from flows.pipeline.stages import dataset_hashes
 from flows.progress import Progress
 from flows.storage.exports import atomic_write, staged_output, write_csv
 from flows.storage.sources import load_dataset
-from forecasting.backtest import BacktestResult, backtest, plot_backtest
+from forecasting.backtest import BacktestResult, backtest
 
 __all__ = ["BacktestJob", "describe_backtest", "run_backtest"]
 
