@@ -35,10 +35,7 @@ from benchmarks.datasets import (
     DEFAULT_DATA_ROOT,
     DEFAULT_OUT_ROOT,
     load_contract_folder,
-    read_rossmann,
-    read_walmart,
-    rossmann_tables,
-    walmart_tables,
+    mapped_tables,
     write_contract_folder,
 )
 from benchmarks.protocols import PROTOCOLS, Protocol, actuals, score
@@ -68,11 +65,7 @@ def ensure_folder(name: str, out_root: Path = DEFAULT_OUT_ROOT,
     """The contract folder of dataset ``name``, mapped from the raw data if not there yet."""
     folder = Path(out_root) / name
     if not (folder / "sales.csv").exists():
-        if name == "rossmann":
-            tables = rossmann_tables(*read_rossmann(data_root))
-        else:
-            tables = walmart_tables(*read_walmart(data_root))
-        write_contract_folder(tables, folder)
+        write_contract_folder(mapped_tables(name, data_root), folder)
     return folder
 
 

@@ -1,4 +1,4 @@
-"""Map the two public retail datasets in ``../shared/data`` to the project's data contract.
+"""Map the public retail datasets in ``../shared/data`` to the project's data contract.
 
 Rossmann (daily): one sku per store, a single channel ``store``. ``Promo`` days become
 promotions, state and school holidays become holiday events, and days a store was closed (or
@@ -12,7 +12,16 @@ sales are clipped to 0. Store-wide markdowns (MarkDown1-5 summed) become promoti
 baseline is the store's median weekly sales before markdowns were recorded (Nov 2011), so the
 depth is a share in 0-1 that grows with the amount. Holiday weeks become holiday events.
 
-Both mappings add placeholder ``products`` and ``suppliers`` tables so the folder parses as a
+Cheese (weekly, weeks ending Thursday; bayesm's ``cheese``): one sku ``cheese``, one channel
+per retailer (the source's ``channel`` identifier), so one series per retailer. ``PRICE`` goes
+to the ``prices`` table (planned with the display, hence known ahead). Weeks with ``DISP > 0``
+become promotions of kind ``display`` spanning the week (Friday to Thursday) for that
+retailer; ``discount`` is the price cut against the retailer's usual price, ``1 - PRICE /
+median PRICE`` (0 when the price is at or above it), and the display share itself is kept in
+the extra column ``display_share``. 65% of the weeks have some display, 12% above 0.3: the
+share, not the flag, carries most of the lift.
+
+Every mapping adds placeholder ``products`` and ``suppliers`` tables so the folder parses as a
 whole dataset. ``python -m benchmarks.datasets`` writes the folders under
 ``benchmarks/results/data/``.
 """
@@ -28,11 +37,15 @@ import pandas as pd
 from replenishment.contract import TABLE_NAMES, Dataset, parse_dataset
 
 __all__ = [
+    "CHEESE_SKU",
     "DEFAULT_DATA_ROOT",
     "DEFAULT_OUT_ROOT",
     "ROSSMANN_CHANNEL",
+    "cheese_tables",
     "date_runs",
     "load_contract_folder",
+    "mapped_tables",
+    "read_cheese",
     "read_rossmann",
     "read_walmart",
     "rossmann_tables",
@@ -44,6 +57,7 @@ __all__ = [
 DEFAULT_DATA_ROOT = Path("../shared/data")
 DEFAULT_OUT_ROOT = Path("benchmarks/results/data")
 ROSSMANN_CHANNEL = "store"
+CHEESE_SKU = "cheese"
 _STATE_HOLIDAYS = {"a": "public holiday", "b": "Easter", "c": "Christmas"}
 _WALMART_HOLIDAYS = {2: "Super Bowl", 9: "Labor Day", 11: "Thanksgiving", 12: "Christmas"}
 _MARKDOWNS_START = pd.Timestamp("2011-11-01")
@@ -107,6 +121,16 @@ def read_walmart(root: Path = DEFAULT_DATA_ROOT, stores: Iterable[int] | None = 
         train = train[train["Store"].isin(keep)]
         features = features[features["Store"].isin(keep)]
     return train.reset_index(drop=True), features.reset_index(drop=True)
+
+
+def read_cheese(root: Path = DEFAULT_DATA_ROOT, retailers: Iterable[str] | None = None
+                ) -> pd.DataFrame:
+    """The raw ``cheese.csv`` (``RETAILER, channel, date, VOLUME, DISP, PRICE``), optionally
+    limited to some retailers (by their ``channel`` identifier)."""
+    frame = pd.read_csv(Path(root) / "cheese" / "cheese.csv", parse_dates=["date"])
+    if retailers is not None:
+        frame = frame[frame["channel"].isin(list(retailers))]
+    return frame.sort_values(["channel", "date"]).reset_index(drop=True)
 
 
 def _placeholder_supply(skus: pd.Series, categories: pd.Series | str, supplier: str) -> dict[
@@ -214,6 +238,37 @@ def walmart_tables(train: pd.DataFrame, features: pd.DataFrame) -> dict[str, pd.
             "events": events, **supply}
 
 
+def cheese_tables(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The contract tables of the cheese data (see the module docstring)."""
+    channel = raw["channel"].astype(str)
+    sales = pd.DataFrame({"date": raw["date"], "sku": CHEESE_SKU, "channel": channel,
+                          "units": raw["VOLUME"].astype(float)}).reset_index(drop=True)
+    prices = pd.DataFrame({"date": raw["date"], "sku": CHEESE_SKU, "channel": channel,
+                           "price": raw["PRICE"].astype(float).round(6)}).reset_index(drop=True)
+    usual = raw.groupby("channel")["PRICE"].transform("median")
+    shown = raw["DISP"] > 0
+    cut = (1.0 - raw["PRICE"] / usual).clip(lower=0.0, upper=1.0)
+    promotions = pd.DataFrame({
+        "start": raw.loc[shown, "date"] - pd.Timedelta(days=6), "end": raw.loc[shown, "date"],
+        "kind": "display", "sku": CHEESE_SKU, "channel": channel[shown],
+        "discount": cut[shown].round(4), "display_share": raw.loc[shown, "DISP"].round(4),
+    }).reset_index(drop=True)
+    supply = _placeholder_supply(pd.Series([CHEESE_SKU]), "cheese", "cheese_dc")
+    return {"sales": sales, "promotions": promotions, "prices": prices, **supply}
+
+
+def mapped_tables(name: str, root: Path = DEFAULT_DATA_ROOT) -> dict[str, pd.DataFrame]:
+    """The contract tables of dataset ``name`` (rossmann, walmart or cheese) read from
+    ``root``."""
+    if name == "rossmann":
+        return rossmann_tables(*read_rossmann(root))
+    if name == "walmart":
+        return walmart_tables(*read_walmart(root))
+    if name == "cheese":
+        return cheese_tables(read_cheese(root))
+    raise ValueError(f"unknown dataset {name!r}; expected rossmann, walmart or cheese")
+
+
 def validate_tables(tables: Mapping[str, pd.DataFrame], timezone: str = "UTC") -> Dataset:
     """Parse ``tables`` with the project's contract; raises ``DataContractError`` if invalid."""
     raw = {name: (frame, f"{name}.csv") for name, frame in tables.items()}
@@ -247,8 +302,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_ROOT)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT_ROOT)
     args = parser.parse_args(argv)
-    for name, tables in (("rossmann", rossmann_tables(*read_rossmann(args.data))),
-                         ("walmart", walmart_tables(*read_walmart(args.data)))):
+    for name in ("rossmann", "walmart", "cheese"):
+        tables = mapped_tables(name, args.data)
         validate_tables(tables)
         folder = write_contract_folder(tables, args.out / name)
         print(f"{name}: {', '.join(f'{t} {len(f)}' for t, f in tables.items())} -> {folder}")

@@ -2,7 +2,8 @@
 
 A protocol cuts the history at ``cutoff`` and scores the next ``horizon`` periods against the
 sales rows of the contract folder: for Rossmann those are exactly the open days (closed days
-are closure events, not sales rows); for Walmart the store-department weeks of ``train.csv``.
+are closure events, not sales rows); for Walmart the store-department weeks of ``train.csv``;
+for cheese every retailer's last 8 weeks (704 weeks: each retailer reports up to 1992-12-31).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pandas as pd
 
 from forecasting.contract import DemandData
 
-__all__ = ["PROTOCOLS", "ROSSMANN", "WALMART", "Protocol", "actuals", "score"]
+__all__ = ["CHEESE", "PROTOCOLS", "ROSSMANN", "WALMART", "Protocol", "actuals", "score"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ class Protocol:
 
 ROSSMANN = Protocol("rossmann", pd.Timestamp("2015-06-19"), 42, "D", 7, 1.0)
 WALMART = Protocol("walmart", pd.Timestamp("2012-08-03"), 12, "W-FRI", 52, 5.0)
-PROTOCOLS = {p.name: p for p in (ROSSMANN, WALMART)}
+CHEESE = Protocol("cheese", pd.Timestamp("1992-11-05"), 8, "W-THU", 52, 1.0)
+PROTOCOLS = {p.name: p for p in (ROSSMANN, WALMART, CHEESE)}
 
 
 def actuals(data: DemandData, protocol: Protocol) -> pd.DataFrame:

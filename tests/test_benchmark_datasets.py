@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 
 from benchmarks.datasets import (
+    cheese_tables,
     date_runs,
     load_contract_folder,
+    read_cheese,
     read_rossmann,
     read_walmart,
     rossmann_tables,
@@ -161,3 +163,61 @@ def test_protocol_scores_weight_holiday_weeks_and_count_coverage() -> None:
     assert scores["wape"] == pytest.approx(30 / 300)
     assert scores["p90_coverage"] == 0.5
     assert scores["missing"] == 0
+
+
+needs_cheese = pytest.mark.skipif(
+    not (DATA_ROOT / "cheese" / "cheese.csv").exists(),
+    reason="the cheese data set is not in ../shared/data/cheese (kept outside the project)",
+)
+
+
+@pytest.fixture(scope="module")
+def cheese() -> tuple[pd.DataFrame, Dataset]:
+    raw = read_cheese(DATA_ROOT, retailers=["CHICAGO_DOMINICK", "LOS_ANGELES_LUCKY"])
+    return raw, validate_tables(cheese_tables(raw))
+
+
+@needs_cheese
+def test_cheese_one_weekly_series_per_retailer(cheese: tuple[pd.DataFrame, Dataset]) -> None:
+    raw, data = cheese
+    sales = data.demand.sales
+    assert len(sales) == len(raw)
+    assert set(sales["sku"]) == {"cheese"}
+    assert set(sales["channel"]) == {"CHICAGO_DOMINICK", "LOS_ANGELES_LUCKY"}
+    assert sales["units"].sum() == pytest.approx(raw["VOLUME"].sum())
+    one = sales[sales["channel"] == "CHICAGO_DOMINICK"]
+    assert pd.infer_freq(pd.DatetimeIndex(one["date"].sort_values())) == "W-THU"
+    assert one["date"].max() == pd.Timestamp("1992-12-31")
+    prices = data.demand.prices
+    assert len(prices) == len(raw)
+    assert prices["price"].to_numpy() == pytest.approx(raw["PRICE"].to_numpy(), rel=1e-5)
+
+
+@needs_cheese
+def test_cheese_displays_are_promotions_with_the_price_cut(
+    cheese: tuple[pd.DataFrame, Dataset],
+) -> None:
+    raw, data = cheese
+    promos = data.demand.promotions
+    shown = raw[raw["DISP"] > 0]
+    assert len(promos) == len(shown)
+    assert set(promos["kind"]) == {"display"}
+    assert ((promos["end"] - promos["start"]).dt.days == 6).all()
+    # The display week's price against the retailer's median price is the discount.
+    one = raw[raw["channel"] == "LOS_ANGELES_LUCKY"]
+    usual = one["PRICE"].median()
+    cheap = one[(one["DISP"] > 0) & (one["PRICE"] < 0.9 * usual)].iloc[0]
+    row = promos[(promos["channel"] == "LOS_ANGELES_LUCKY") & (promos["end"] == cheap["date"])]
+    assert row["discount"].iloc[0] == pytest.approx(1 - cheap["PRICE"] / usual, abs=1e-4)
+    assert row["display_share"].iloc[0] == pytest.approx(cheap["DISP"], abs=1e-4)
+    assert promos["discount"].between(0, 1).all()
+
+
+@needs_cheese
+def test_cheese_protocol_holds_out_each_retailers_last_eight_weeks() -> None:
+    from benchmarks.protocols import CHEESE, actuals
+
+    data = validate_tables(cheese_tables(read_cheese(DATA_ROOT)))
+    truth = actuals(data.demand, CHEESE)
+    assert len(truth) == 88 * 8 == 704
+    assert truth["date"].min() == pd.Timestamp("1992-11-12")

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.script import ScriptDirectory
 
 from flows.storage.hashing import hash_frame, hash_frames
 from flows.storage.store import RunStore, StoreError, alembic_config
+from flows.storage.store_tables import runs
 
 AS_OF = date(2024, 6, 30)
 INPUTS = {"sales": "a" * 64, "products": "b" * 64}
@@ -328,3 +337,197 @@ def test_hash_frame_is_stable_across_processes() -> None:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         in_another_process = pool.apply(hash_frame, (frame,))
     assert in_another_process == hash_frame(frame)
+
+
+# --- faults of the store itself: each ends in StoreError naming the store ---------------------
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _use(url: str) -> None:
+    """Open the store and record a run with an output, as a planning run would."""
+    with RunStore(url) as store:
+        store.list_runs()
+        run = store.begin_run("plan", AS_OF, "cfg", INPUTS)
+        store.save_outputs(run.run_id, {"orders": _frame()})
+        store.finish_run(run.run_id, "succeeded")
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    path.write_bytes(b"these are not the runs you are looking for\n" * 100)
+    with pytest.raises(StoreError, match=r"runs\.db.*not a database.*move it aside"):
+        _use(_sqlite_url(path))
+
+
+def test_a_truncated_store_file_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with RunStore(_sqlite_url(path)) as store:
+        for day in range(1, 29):
+            run = store.begin_run("plan", date(2024, 6, day), "cfg", INPUTS)
+            store.save_outputs(run.run_id, {"orders": _frame(day)})
+            store.finish_run(run.run_id, "succeeded")
+    size = path.stat().st_size
+    assert size > 8192 and not (tmp_path / "runs.db-wal").exists()  # checkpointed on close
+    with path.open("r+b") as handle:
+        handle.truncate(size // 2)
+    with pytest.raises(StoreError, match=r"run store sqlite:///.*runs\.db.*damaged"):
+        _use(_sqlite_url(path))
+
+
+def test_a_store_path_that_cannot_be_created_is_a_store_error(tmp_path: Path) -> None:
+    # Root ignores permission bits, so make the folder impossible rather than read-only:
+    # its parent is a regular file.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(StoreError, match=r"cannot open the run store .*a-file/state/runs\.db"):
+        _use(_sqlite_url(blocker / "state" / "runs.db"))
+    # A folder where the database file should be.
+    (tmp_path / "runs.db").mkdir()
+    with pytest.raises(StoreError, match=r"runs\.db.*unable to open database file"):
+        _use(_sqlite_url(tmp_path / "runs.db"))
+
+
+def test_an_immutable_store_file_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    _use(_sqlite_url(path))
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here (needs root on ext4/xfs)")
+    try:
+        with (pytest.raises(StoreError, match=r"runs\.db.*(readonly|unable to open)"),
+              RunStore(_sqlite_url(path)) as store):
+            store.begin_run("plan", date(2024, 7, 1), "cfg", INPUTS)
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP port that accepts connections and never answers (a hung database server)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield int(server.getsockname()[1])
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    server.close()
+
+
+def test_a_database_server_that_never_answers_times_out(silent_server: int) -> None:
+    started = time.monotonic()
+    with pytest.raises(StoreError, match=r"127\.0\.0\.1.*did not answer in time") as err:
+        RunStore(f"postgresql+psycopg://me:s3cret@127.0.0.1:{silent_server}/runs",
+                 connect_timeout_s=2)
+    assert time.monotonic() - started < 15  # was about 130 s without a connect timeout
+    assert "s3cret" not in str(err.value)
+
+
+def test_postgresql_sessions_get_statement_and_lock_timeouts(pg_url: str) -> None:
+    with RunStore(pg_url) as store, store._engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "5min"
+        assert connection.exec_driver_sql("SHOW lock_timeout").scalar() == "1min"
+        # The URL's own options (here the test schema) still apply.
+        assert connection.exec_driver_sql("SHOW search_path").scalar() in pg_url
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB file system (tmpfs), so the store really runs out of space."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+                          capture_output=True)
+    if done.returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_full_disk_under_the_store_is_a_store_error(small_disk: Path) -> None:
+    url = _sqlite_url(small_disk / "runs.db")
+    noise = pd.DataFrame({"x": np.random.default_rng(0).random(400_000)})  # ~3 MB, incompressible
+    with RunStore(url) as store:
+        run = store.begin_run("plan", AS_OF, "cfg", INPUTS)
+        with pytest.raises(StoreError, match=r"runs\.db: cannot save a run's outputs.*full"):
+            store.save_outputs(run.run_id, {"orders": noise})
+        assert store.output_names(run.run_id) == []  # nothing half-saved
+
+
+def _begin_and_hang(url: str, ready: Any) -> None:
+    with RunStore(url) as store:
+        run = store.begin_run("plan", AS_OF, "killed", INPUTS)
+        ready.send(run.run_id)
+        time.sleep(60)
+
+
+def test_a_run_left_running_by_a_killed_process_is_marked_interrupted(store_url: str) -> None:
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_begin_and_hang, args=(store_url, send))
+    child.start()
+    try:
+        assert receive.poll(60)
+        killed_run = receive.recv()
+        with RunStore(store_url) as store:
+            store.begin_run("plan", AS_OF, "other", INPUTS)
+            running = store.get_run(killed_run)
+            assert running is not None and running.status == "running"  # alive: left alone
+            assert running.pid == child.pid
+            os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
+            child.join()
+            store.begin_run("plan", AS_OF, "another", INPUTS)
+            record = store.get_run(killed_run)
+    finally:
+        if child.is_alive():
+            child.kill()
+    assert record is not None and record.status == "failed"
+    assert record.error is not None and record.error.startswith("interrupted: its process")
+    assert record.finished_at is not None
+
+
+def test_a_running_row_of_another_host_is_interrupted_once_stale(store_url: str) -> None:
+    with RunStore(store_url, stale_after_s=3600) as store:
+        run = store.begin_run("plan", AS_OF, "elsewhere", INPUTS)
+        with store._engine.begin() as connection:
+            connection.execute(sa.update(runs).where(runs.c.run_id == run.run_id).values(
+                host="another-host", started_at=datetime.now(UTC) - timedelta(minutes=30)))
+        assert store.mark_interrupted() == []  # young enough: it may still be running there
+        assert store.mark_interrupted(stale_after_s=600) == [run.run_id]
+        record = store.get_run(run.run_id)
+    assert record is not None and record.status == "failed"
+    assert record.error is not None and "still running 0.5 h" in record.error
+
+
+def test_a_store_of_the_first_schema_is_upgraded_and_keeps_its_runs(tmp_path: Path) -> None:
+    url = _sqlite_url(tmp_path / "runs.db")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(sa.text(
+            "INSERT INTO runs VALUES ('plan-1', 'plan', '2024-06-30', 'c', 'i', '{}', "
+            "'succeeded', 1, '2024-06-30 06:00:00', '2024-06-30 06:05:00', '{}', NULL)"))
+    engine.dispose()
+    with RunStore(url) as store:
+        record = store.get_run("plan-1")
+    assert record is not None and record.status == "succeeded" and record.pid is None

@@ -50,7 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse printed the usage and the problem (exit 2), or help
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USER_ERROR
     try:
         settings = load_settings(args.config)
         code: int = COMMANDS[args.command].run(args, settings)

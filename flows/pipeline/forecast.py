@@ -68,7 +68,8 @@ def run_forecast(
     config_hash = settings.model_copy(update={"forecast": config}).fingerprint()
     with recorded_run(settings, "forecast", origin_hint, config_hash,
                       stages.dataset_hashes(dataset), progress) as (store, run):
-        with progress.step(f"forecasting {config.horizon} periods ahead"):
+        ahead = f"{config.horizon} periods" if config.horizon else "the default horizon"
+        with progress.step(f"forecasting {ahead} ahead"):
             as_of_ts = pd.Timestamp(as_of) if as_of else None
             result = stages.forecast(dataset.demand, dataset.supply.products, config, as_of_ts,
                                      settings.execution)

@@ -205,10 +205,13 @@ def _compute_and_publish(
     store: RunStore, run_id: str, dataset: Dataset, origin: pd.Timestamp, out: Path,
     description: str,
 ) -> tuple[PlanningOutcome, Any]:
-    horizon = settings.forecast.horizon
-    with progress.step(f"forecasting {horizon} days ahead"):
-        forecast = run.forecast(dataset.demand, dataset.supply.products, settings.forecast,
-                                origin, settings.execution)
+    config, warning = stages.planning_forecast_config(settings.forecast, dataset,
+                                                      settings.planning)
+    if warning:
+        progress.say(warning)
+    with progress.step(f"forecasting {config.horizon} days ahead"):
+        forecast = run.forecast(dataset.demand, dataset.supply.products, config, origin,
+                                settings.execution)
     with progress.step("planning orders, order forecasts and alerts"):
         previous = _previous_forecast(store, origin, run_id)
         result = run.plan(dataset, forecast, settings.planning, origin, previous,

@@ -33,6 +33,7 @@ from forecasting.engine import resolve_freq
 from replenishment.config import PlanningConfig
 from replenishment.contract import PLANNING_TABLES, Dataset, parse_dataset
 from replenishment.plan import PlanResult, plan
+from replenishment.timeline import planning_horizon
 from replenishment.whatif import PlanOverrides
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "forecast",
     "notify",
     "plan_orders",
+    "planning_forecast_config",
     "pull_signals",
     "pull_tables",
     "report",
@@ -111,6 +113,24 @@ def dataset_hashes(dataset: Dataset) -> dict[str, str]:
         for f in dataclasses.fields(part)
     }
     return hash_frames({name: frame for name, frame in frames.items() if not frame.empty})
+
+
+def planning_forecast_config(config: ForecastConfig, dataset: Dataset,
+                             planning: PlanningConfig) -> tuple[ForecastConfig, str | None]:
+    """The forecast settings of a plan: by default (``horizon`` unset) the forecast covers the
+    whole planning horizon (longest lead time + review + the order-forecast weeks, see
+    :func:`replenishment.timeline.planning_horizon`). A horizon set in the config is kept;
+    when it is shorter than planning needs, the second value says so (the plan then carries
+    the forecast's typical day past its end)."""
+    needed = planning_horizon(dataset.supply.suppliers, planning)
+    if config.horizon is None:
+        return config.model_copy(update={"horizon": needed}), None
+    if config.horizon < needed:
+        return config, (f"warning: forecast.horizon is {config.horizon} days but planning "
+                        f"needs {needed} (longest lead time + review + "
+                        f"{planning.order_forecast_weeks} order-forecast weeks); unset it to "
+                        "forecast the whole planning horizon")
+    return config, None
 
 
 def executor_scope(execution: ExecutionSettings) -> AbstractContextManager[Any]:

@@ -11,23 +11,38 @@ back whole to be compared with a later run's, so nothing is lost by not spreadin
 columns. One Parquet limit: an *empty* frame's categorical columns come back without categories.
 
 The schema is created and upgraded by the Alembic migrations in ``flows/storage/migrations`` each
-time a
-store is opened, under a lock, so two processes opening a new store at once do not collide.
+time a store is opened, under a lock, so two processes opening a new store at once do not
+collide.
+
+Every fault of the store itself (a damaged or truncated SQLite file, a folder or file that
+cannot be written, a full disk, a database server that refuses, never answers or hangs) ends in
+:class:`StoreError`, a user error naming the store (password masked) and what it was doing. A
+PostgreSQL store gets a 10 s connect timeout, TCP keepalives (a silent server is noticed within
+about a minute), a 5 min statement timeout and a 60 s lock timeout, unless its URL sets them:
+without them an unanswering server held a run for about 130 s and a stuck one for ever.
+
+A run records the process (pid, host) that began it. A run left ``running`` by a killed process
+is marked ``failed`` ("interrupted") by the next :meth:`RunStore.begin_run`: at once when it
+began on this host and its process is gone, else once it is older than ``stale_after_s``
+(12 h by default: a plan takes minutes, a large backtest about an hour).
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import io
+import os
 import re
 import secrets
-from collections.abc import Iterator, Mapping
+import socket
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self, get_args
+from typing import Any, Concatenate, Literal, ParamSpec, Self, TypeVar, get_args
 
 import pandas as pd
 import sqlalchemy as sa
@@ -38,7 +53,16 @@ from flows.errors import UserError
 from flows.storage.hashing import hash_mapping
 from flows.storage.store_tables import run_outputs, runs
 
-__all__ = ["RunKind", "RunRecord", "RunStatus", "RunStore", "StoreError", "alembic_config"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "STALE_AFTER_S",
+    "RunKind",
+    "RunRecord",
+    "RunStatus",
+    "RunStore",
+    "StoreError",
+    "alembic_config",
+]
 
 RunKind = Literal["forecast", "backtest", "plan", "simulate", "flow"]
 RunStatus = Literal["running", "succeeded", "failed"]
@@ -48,10 +72,74 @@ _PG_MIGRATION_LOCK = 0x7265706C  # "repl"; any constant, the same in every proce
 _PARQUET = "parquet"
 _MAX_NAME = 64
 _SQLITE_BUSY_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 10.0
+STALE_AFTER_S = 12 * 3600.0
+_PG_STATEMENT_TIMEOUT_MS = 300_000
+_PG_LOCK_TIMEOUT_MS = 60_000
+# libpq keepalives: first probe after 30 s idle, then every 10 s, dead after 3 unanswered.
+_PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                  "keepalives_count": 3}
+_LIBPQ_DRIVERS = ("psycopg", "psycopg2")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class StoreError(UserError, RuntimeError):
     """The run store cannot be opened or used. Messages never show a database password."""
+
+
+# What a driver's message means for the person who has to fix it.
+_HINTS = (
+    ("file is not a database", "the file is damaged or is not a run store: move it aside (a "
+     "new store is created) or restore it from a backup"),
+    ("malformed", "the file is damaged (truncated or overwritten): move it aside (a new store "
+     "is created) or restore it from a backup"),
+    ("readonly", "the store's file or folder cannot be written: check its permissions and "
+     "attributes (lsattr), or point store_url elsewhere"),
+    ("unable to open database file", "the file cannot be opened or created there: check the "
+     "folder exists, is a folder and can be written"),
+    ("disk is full", "the disk holding the store is full: free space and run again"),
+    ("disk i/o error", "the disk holding the store failed to read or write"),
+    ("timeout expired", "the database server did not answer in time: check it is up and "
+     "reachable"),
+    ("connection refused", "nothing answers at that address: check the server is running"),
+    ("statement timeout", "the database took too long to answer (statement timeout)"),
+    ("lock timeout", "another session held a lock too long (lock timeout)"),
+)
+
+
+def _reason(err: BaseException) -> str:
+    """The driver's first line (never the SQL or its parameters), with a hint when known."""
+    cause = getattr(err, "orig", None) or err
+    if isinstance(cause, OSError) and cause.strerror:
+        text = f"{cause.strerror}: {cause.filename}" if cause.filename else cause.strerror
+    else:
+        text = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    lowered = text.lower()
+    hint = next((h for key, h in _HINTS if key in lowered), None)
+    return f"{text} ({hint})" if hint else text
+
+
+def _guarded(
+    action: str,
+) -> Callable[[Callable[Concatenate[RunStore, _P], _R]], Callable[Concatenate[RunStore, _P], _R]]:
+    """Turn a database or file-system fault inside a store method into :class:`StoreError`."""
+
+    def decorate(
+        method: Callable[Concatenate[RunStore, _P], _R],
+    ) -> Callable[Concatenate[RunStore, _P], _R]:
+        @functools.wraps(method)
+        def wrapper(self: RunStore, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return method(self, *args, **kwargs)
+            except (sa.exc.SQLAlchemyError, OSError) as err:
+                raise StoreError(
+                    f"run store {self.display_url}: cannot {action}: {_reason(err)}"
+                ) from err
+
+        return wrapper
+
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -69,6 +157,8 @@ class RunRecord:
     finished_at: datetime | None
     timings: dict[str, float]
     error: str | None
+    pid: int | None = None
+    host: str | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -96,17 +186,28 @@ class RunStore:
 
     Opening a store creates the database (and an SQLite file's folder) if needed and upgrades
     its schema to the latest migration. Use it as a context manager, or call :meth:`close`.
+    ``connect_timeout_s`` bounds connecting to a database server; ``stale_after_s`` is the age
+    after which a ``running`` run of another host counts as interrupted.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, connect_timeout_s: float = CONNECT_TIMEOUT_S,
+                 stale_after_s: float = STALE_AFTER_S) -> None:
         self.url = _parse_url(url)
+        self.stale_after_s = stale_after_s
         try:
-            self._engine = _create_engine(self.url)
+            self._engine = _create_engine(self.url, connect_timeout_s)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as err:
             raise StoreError(f"run store {self.display_url}: {err}") from err
+        except OSError as err:
+            raise StoreError(
+                f"cannot open the run store {self.display_url}: {_reason(err)}") from err
         try:
             with _sqlite_open_lock(self.url):
                 self._upgrade_schema()
+        except OSError as err:
+            self._engine.dispose()
+            raise StoreError(
+                f"cannot open the run store {self.display_url}: {_reason(err)}") from err
         except BaseException:
             self._engine.dispose()
             raise
@@ -131,6 +232,7 @@ class RunStore:
     ) -> None:
         self.close()
 
+    @_guarded("record the start of a run")
     def begin_run(
         self,
         kind: RunKind,
@@ -141,8 +243,11 @@ class RunStore:
         """Record a run as ``running``; a run with the same key is reused (its attempts + 1).
 
         Outputs of the earlier attempt stay readable until this attempt saves outputs of the
-        same names, and those it does not save again are dropped by :meth:`finish_run`.
+        same names, and those it does not save again are dropped by :meth:`finish_run`. Runs
+        left ``running`` by a killed process are marked interrupted first
+        (:meth:`mark_interrupted`).
         """
+        self.mark_interrupted()
         _check_choice("kind", kind, get_args(RunKind))
         _check_text("config_hash", config_hash)
         for name, value in input_hashes.items():
@@ -156,7 +261,7 @@ class RunStore:
             runs.c.inputs_hash == hash_mapping(hashes),
         )
         fresh = {"status": "running", "started_at": _now(), "finished_at": None}
-        fresh |= {"timings": {}, "error": None}
+        fresh |= {"timings": {}, "error": None, "pid": os.getpid(), "host": _HOST}
         for tries_left in (1, 0):
             try:
                 with self._engine.begin() as connection:
@@ -186,6 +291,7 @@ class RunStore:
         assert record is not None  # just written in a committed transaction
         return record
 
+    @_guarded("save a run's outputs")
     def save_outputs(self, run_id: str, frames: Mapping[str, pd.DataFrame]) -> None:
         """Store named output frames of a run, replacing same-named ones in one transaction."""
         rows = [_encode(name, frame) for name, frame in frames.items()]
@@ -200,6 +306,7 @@ class RunStore:
                 saved = {"run_id": run_id, "attempt": attempt, "saved_at": _now()}
                 connection.execute(run_outputs.insert(), [row | saved for row in rows])
 
+    @_guarded("record the end of a run")
     def finish_run(
         self,
         run_id: str,
@@ -230,12 +337,14 @@ class RunStore:
         assert record is not None
         return record
 
+    @_guarded("read a run")
     def get_run(self, run_id: str) -> RunRecord | None:
         """The run with this id, or None."""
         with self._engine.connect() as connection:
             row = connection.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
         return None if row is None else _record(row)
 
+    @_guarded("find the latest run")
     def latest_run(
         self,
         kind: RunKind,
@@ -261,6 +370,7 @@ class RunStore:
             row = connection.execute(query).first()
         return None if row is None else _record(row)
 
+    @_guarded("list a run's outputs")
     def output_names(self, run_id: str) -> list[str]:
         """Names of the outputs saved for a run, sorted."""
         query = (
@@ -271,6 +381,7 @@ class RunStore:
         with self._engine.connect() as connection:
             return list(connection.execute(query).scalars())
 
+    @_guarded("read a run's output")
     def load_output(self, run_id: str, name: str) -> pd.DataFrame | None:
         """The output frame ``name`` of a run, exactly as saved, or None if there is none."""
         query = sa.select(run_outputs.c.format, run_outputs.c.payload).where(
@@ -287,6 +398,7 @@ class RunStore:
             )
         return pd.read_parquet(io.BytesIO(row.payload))
 
+    @_guarded("list runs")
     def list_runs(self, kind: RunKind | None = None, limit: int = 20) -> pd.DataFrame:
         """The latest-started runs (of one kind, if given), newest first, one row per run."""
         query = sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.run_id.desc())
@@ -308,6 +420,43 @@ class RunStore:
         )
         return table.astype(_LIST_COLUMNS)
 
+    @_guarded("mark interrupted runs")
+    def mark_interrupted(self, stale_after_s: float | None = None) -> list[str]:
+        """Mark ``running`` runs whose process is gone as ``failed`` ("interrupted").
+
+        A run begun on this host is interrupted when its process no longer exists (or its pid
+        now belongs to a process started later); a run of another host (or of an older store
+        without a pid) when it began more than ``stale_after_s`` (default: the store's) ago.
+        Returns the ids of the runs marked.
+        """
+        age = timedelta(seconds=self.stale_after_s if stale_after_s is None else stale_after_s)
+        now = _now()
+        query = sa.select(runs.c.run_id, runs.c.pid, runs.c.host, runs.c.started_at).where(
+            runs.c.status == "running")
+        with self._engine.connect() as connection:
+            running = connection.execute(query).all()
+        marked: list[str] = []
+        for row in running:
+            started = _utc(row.started_at)
+            pid, host = row.pid, row.host
+            if host == _HOST and pid is not None and not _process_alive(int(pid), started):
+                reason = f"interrupted: its process {pid} on {host} is gone"
+            elif now - started > age:
+                reason = (f"interrupted: still running {_hours(now - started)} after it began "
+                          f"(process {pid or '?'} on {host or '?'})")
+            else:
+                continue
+            with self._engine.begin() as connection:
+                # Only if still the same attempt: another process may have begun it again.
+                connection.execute(
+                    runs.update()
+                    .where(runs.c.run_id == row.run_id, runs.c.status == "running",
+                           runs.c.started_at == row.started_at)
+                    .values(status="failed", finished_at=now, error=reason)
+                )
+            marked.append(str(row.run_id))
+        return sorted(marked)
+
     def _upgrade_schema(self) -> None:
         config = alembic_config()
         try:
@@ -318,8 +467,9 @@ class RunStore:
                     connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
-        except sa.exc.OperationalError as err:
-            raise StoreError(f"cannot open the run store {self.display_url}: {err.orig}") from err
+        except sa.exc.SQLAlchemyError as err:
+            raise StoreError(
+                f"cannot open the run store {self.display_url}: {_reason(err)}") from err
 
 
 def _parse_url(url: str) -> sa.URL:
@@ -333,9 +483,25 @@ def _parse_url(url: str) -> sa.URL:
         ) from err
 
 
-def _create_engine(url: sa.URL) -> sa.Engine:
+def _server_connect_args(url: sa.URL, connect_timeout_s: float) -> dict[str, Any]:
+    """Timeouts for a PostgreSQL server through libpq, each unless the URL sets it."""
+    if url.get_backend_name() != "postgresql" or url.get_driver_name() not in _LIBPQ_DRIVERS:
+        return {}
+    given = set(url.query)
+    args: dict[str, Any] = {"connect_timeout": max(1, round(connect_timeout_s)),
+                            **_PG_KEEPALIVES}
+    args = {name: value for name, value in args.items() if name not in given}
+    # Server settings go in the startup packet's options, ahead of the URL's own (which win).
+    ours = f"-c statement_timeout={_PG_STATEMENT_TIMEOUT_MS} -c lock_timeout={_PG_LOCK_TIMEOUT_MS}"
+    theirs = url.query.get("options", "")
+    args["options"] = f"{ours} {theirs}".strip() if isinstance(theirs, str) else ours
+    return args
+
+
+def _create_engine(url: sa.URL, connect_timeout_s: float = CONNECT_TIMEOUT_S) -> sa.Engine:
     if url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(url, pool_pre_ping=True,
+                                connect_args=_server_connect_args(url, connect_timeout_s))
     database = url.database or ""
     in_memory = database in ("", ":memory:") or url.query.get("mode") == "memory"
     options: dict[str, Any] = {"connect_args": {"timeout": _SQLITE_BUSY_TIMEOUT_S}}
@@ -448,6 +614,38 @@ def _encode(name: str, frame: pd.DataFrame) -> dict[str, Any]:
     return {"name": name, "format": _PARQUET, "n_rows": len(frame), "payload": buffer.getvalue()}
 
 
+_HOST = socket.gethostname()
+
+
+def _process_alive(pid: int, since: datetime) -> bool:
+    """Whether process ``pid`` of this host still exists and is not a newer process that
+    reuses the pid (its start, read from /proc where there is one, after ``since``)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    started = _process_start(pid)
+    return started is None or started <= since + timedelta(seconds=5)
+
+
+def _process_start(pid: int) -> datetime | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        boot = next(line for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+    except (OSError, StopIteration):
+        return None
+    ticks = int(stat[19])  # field 22 of stat(5); the fields after the command start at 3
+    seconds = int(boot.split()[1]) + ticks / os.sysconf("SC_CLK_TCK")
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _hours(elapsed: timedelta) -> str:
+    return f"{elapsed.total_seconds() / 3600:.1f} h"
+
+
 def _record(row: sa.Row[Any]) -> RunRecord:
     return RunRecord(
         run_id=row.run_id,
@@ -461,6 +659,8 @@ def _record(row: sa.Row[Any]) -> RunRecord:
         finished_at=None if row.finished_at is None else _utc(row.finished_at),
         timings={stage: float(seconds) for stage, seconds in row.timings.items()},
         error=row.error,
+        pid=row.pid,
+        host=row.host,
     )
 
 

@@ -28,6 +28,9 @@ runs = sa.Table(
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("timings", sa.JSON, nullable=False),
     sa.Column("error", sa.Text),
+    # The process that began the latest attempt, to tell a killed run from a running one.
+    sa.Column("pid", sa.Integer),
+    sa.Column("host", sa.String(255)),
     sa.UniqueConstraint("kind", "as_of", "config_hash", "inputs_hash", name="uq_runs_key"),
     sa.Index("ix_runs_kind_as_of", "kind", "as_of"),
 )
