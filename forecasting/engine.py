@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ from forecasting.metrics import point_metrics, quantile_label, seasonal_scale
 from forecasting.models import GLOBAL_MODEL, GlobalModel
 from forecasting.panel import Panel, build_panel, future_grid
 from forecasting.parallel import spread_stats_forecast
+from forecasting.quality import DATA_QUALITY_COLUMNS, on_hand_by_sku, suspected_stockouts
 from forecasting.scenarios import DemandScenarios
 from forecasting.uncertainty import (
     DependenceEstimate,
@@ -60,7 +61,10 @@ class ForecastResult:
       calibrated dispersion;
     - ``scores``: WAPE, MASE and bias of every candidate and of the combination over the
       backtest windows used for the choice;
-    - ``candidates``: every candidate's mean forecast per series and date.
+    - ``candidates``: every candidate's mean forecast per series and date;
+    - ``data_quality``: suspected stockouts and listing problems, runs of zero or collapsed
+      sales the series' rate cannot explain (:data:`forecasting.quality.DATA_QUALITY_COLUMNS`;
+      censored like flagged stockouts unless ``dormant``).
     """
 
     channel: pd.DataFrame
@@ -71,6 +75,8 @@ class ForecastResult:
     candidates: pd.DataFrame
     freq: str
     origin: pd.Timestamp
+    data_quality: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=DATA_QUALITY_COLUMNS))
 
 
 def resolve_freq(data: DemandData, config: ForecastConfig) -> str:
@@ -111,9 +117,15 @@ class Forecaster:
         self.n_jobs = n_jobs
 
     def prepare(self, data: DemandData, as_of: pd.Timestamp | str | None = None,
-                products: pd.DataFrame | None = None) -> Forecaster:
-        """Build the panel and features (the first step of :meth:`fit`, no model fitting)."""
+                products: pd.DataFrame | None = None,
+                inventory: pd.DataFrame | None = None) -> Forecaster:
+        """Build the panel and features (the first step of :meth:`fit`, no model fitting).
+
+        ``inventory`` (optional, ``sku, on_hand``): stock at the origin, which tells a
+        stockout (none on hand) from a listing problem (stock but no sales) in
+        ``data_quality``."""
         cfg = self.config
+        self.on_hand_ = on_hand_by_sku(inventory)
         self.freq_ = resolve_freq(data, cfg)
         self.season_ = cfg.season_length or season_length(self.freq_)
         self.origin_ = origin_of(data, self.freq_, as_of)
@@ -132,9 +144,10 @@ class Forecaster:
         return out.merge(self.panel_.series[["unique_id", "sku", "channel"]], on="unique_id")
 
     def fit(self, data: DemandData, as_of: pd.Timestamp | str | None = None,
-            products: pd.DataFrame | None = None) -> Forecaster:
+            products: pd.DataFrame | None = None,
+            inventory: pd.DataFrame | None = None) -> Forecaster:
         cfg = self.config
-        self.prepare(data, as_of, products)
+        self.prepare(data, as_of, products, inventory)
         min_history = cfg.min_history or 2 * self.season_
         history = self.rows_[self.rows_["ds"] <= self.origin_]
         self.classes_ = classify_demand(history, min_history)
@@ -174,6 +187,11 @@ class Forecaster:
         rows["censored"] &= rows["ds"].le(self.origin_).to_numpy()
         rows["stockout"] = stockout
         history = rows["ds"] <= self.origin_
+        self.data_quality_, suspected = suspected_stockouts(
+            rows.loc[history, ["unique_id", "ds", "y", "censored"]], panel.series,
+            _days_in_period(self.freq_), self.on_hand_)
+        rows.loc[history, "censored"] = rows.loc[history, "censored"].to_numpy() | (
+            suspected & cfg.censor_stockouts)
         imputed = impute_censored(rows[history], window=4 * self.season_ if self.season_ < 20
                                   else self.season_ // 4)
         rows.loc[history, "y"] = imputed
@@ -377,6 +395,7 @@ class Forecaster:
                 forecast=mu, dispersion=alpha),
             freq=self.freq_,
             origin=self.origin_,
+            data_quality=self.data_quality_,
         )
 
     def _model_labels(self) -> pd.Series:
@@ -438,10 +457,10 @@ class Forecaster:
 def forecast(data: DemandData, config: ForecastConfig | None = None,
              as_of: pd.Timestamp | str | None = None,
              products: pd.DataFrame | None = None, *, executor: Executor | None = None,
-             n_jobs: int = -1) -> ForecastResult:
+             n_jobs: int = -1, inventory: pd.DataFrame | None = None) -> ForecastResult:
     """Fit and predict in one call (see :class:`Forecaster`)."""
     forecaster = Forecaster(config, executor=executor, n_jobs=n_jobs)
-    return forecaster.fit(data, as_of=as_of, products=products).predict()
+    return forecaster.fit(data, as_of=as_of, products=products, inventory=inventory).predict()
 
 
 def _shrink_to_class(per_series: pd.DataFrame, classes: pd.Series, counts: pd.Series
