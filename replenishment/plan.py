@@ -415,7 +415,8 @@ def plan(
     alerts = build_alerts(items, scenarios, _open_receipts(supply.open_orders),
                           _planned_orders(phased, as_of), demand.promotions,
                           demand.livestreams, exceptions, as_of, config,
-                          pd.concat(own, ignore_index=True) if own else None)
+                          pd.concat(own, ignore_index=True) if own else None,
+                          data_quality=getattr(forecast, "data_quality", None))
     return PlanResult(
         orders=orders, order_forecast=projected, exceptions=exceptions, alerts=alerts,
         levels=_levels(phased), suppliers=phased.decision.plan.suppliers,
