@@ -62,7 +62,7 @@ def test_hostile_dataset_is_refused_cleanly(case: str, workdir: Path,
     folder = write_tiny_dataset(workdir / "data", tables)
     before = _files(workdir)
     code = main(["plan", "--data", str(folder), "--out", str(workdir / "out"), "--no-notify"])
-    out, err = capsys.readouterr()
+    err = capsys.readouterr().err
     assert code == 2, err
     assert expected in err and "Traceback" not in err
     assert not (workdir / "out").exists()
