@@ -32,6 +32,7 @@ __all__ = [
     "Settings",
     "SmtpSettings",
     "SupplierMailSettings",
+    "TableFormat",
     "load_settings",
 ]
 
@@ -40,10 +41,30 @@ class ConfigError(UserError, ValueError):
     """A configuration file that cannot be used; the message names the file and the field."""
 
 
+class TableFormat(BaseModel):
+    """How one table's file is written when it is not ``NAME.csv`` in the contract's words:
+    an ERP export's file name, encoding, sheet and column names (docs/data-contract.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str | None = Field(None, description="File in data.folder holding this table "
+                             "(e.g. 销售明细.xlsx); default NAME.csv/.parquet/.xlsx/.xls.")
+    encoding: str | None = Field(None, description="CSV encoding (utf-8, gb18030, gbk); "
+                                 "default: detected (UTF-8 with or without BOM, else GB18030).")
+    sheet: str | None = Field(None, description="Excel sheet to read (default: the first).")
+    columns: dict[str, str] = Field(default_factory=dict, description="The file's column -> "
+                                    "the contract's column, e.g. {销售日期: date, 商品编码: sku}.")
+
+
 class DataSource(BaseModel):
     """Where a run's dataset comes from. ``folder`` and ``sql_url`` are alternatives."""
 
     folder: Path | None = Field(None, description="Folder of NAME.csv / NAME.parquet tables.")
+    preset: Literal["jushuitan", "wangdiantong"] | None = Field(
+        None, description="Column names of a common ERP export layout (聚水潭 jushuitan, 旺店通 "
+        "wangdiantong; see docs/data-contract.md); data.tables.NAME.columns add to it.")
+    tables: dict[str, TableFormat] = Field(
+        default_factory=dict, description="Per table: file, encoding, sheet, column mapping.")
     sql_url_env: str | None = Field(
         None, description="Environment variable holding a SQLAlchemy URL to read tables from."
     )
@@ -117,6 +138,9 @@ class SmtpSettings(BaseModel):
     username_env: str | None = None
     password_env: str | None = None
     timeout_s: float = Field(30.0, gt=0)
+    allow_plaintext_password: bool = Field(
+        False, description="Allow logging in with a password over 'security: none' (sent in "
+        "clear; a warning is logged each time). Refused otherwise.")
 
 
 class SupplierMailSettings(BaseModel):
@@ -216,6 +240,9 @@ class Settings(BaseSettings):
 
     brand: str = "My brand"
     timezone: str = "Asia/Shanghai"
+    locale: Literal["en", "zh_CN"] = Field(
+        "en", description="Language of every text planners and suppliers read (report, digest, "
+        "alerts, terminal summary, supplier e-mail and files): en or zh_CN.")
     data: DataSource = Field(default_factory=DataSource)
     store_url: str = Field(
         "sqlite:///.replenish/runs.db", description="Run store: SQLAlchemy URL (SQLite default)."

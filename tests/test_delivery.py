@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -192,3 +193,28 @@ def test_parse_recipients_splits_and_rejects() -> None:
         ["a@x.com", "b@y.cn", "c@z.org"], [])
     assert parse_recipients("a@x.com; nobody") == (["a@x.com"], ["nobody"])
     assert parse_recipients(float("nan")) == ([], [])
+
+
+def test_a_password_is_not_sent_in_clear_unless_allowed(
+    smtp: SmtpServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    files = {"SUP-A": write_supplier_files(tmp_path, "SUP-A", "SUP-A")}
+    login = {"username_env": "SMTP_USER", "password_env": "SMTP_PASS"}
+    env = {"SMTP_USER": "planner", "SMTP_PASS": "hunter2-very-secret"}
+    base = mail_settings(smtp)
+    plain = base.model_copy(update={"smtp": base.smtp.model_copy(update=login)})
+    [refused] = deliver_supplier_orders(SUPPLIERS, files, plain, brand="Lotus Beauty",
+                                        as_of="2024-06-03", outbox=tmp_path, env=env)
+    assert refused.status == "failed" and "in clear" in refused.message
+    assert "allow_plaintext_password" in refused.message and smtp.messages == []
+
+    allowed = plain.model_copy(update={"smtp": plain.smtp.model_copy(
+        update={"allow_plaintext_password": True})})
+    caplog.set_level(logging.WARNING)
+    [tried] = deliver_supplier_orders(SUPPLIERS, files, allowed, brand="Lotus Beauty",
+                                      as_of="2024-06-03", outbox=tmp_path, env=env)
+    assert any("in clear" in r.getMessage() for r in caplog.records)
+    # The test server offers no login on a plain connection: the attempt fails, and says so
+    # without the password.
+    assert tried.status == "failed" and "AUTH" in tried.message
+    assert all("hunter2" not in r.getMessage() for r in caplog.records)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -362,3 +364,74 @@ def test_notify_section_is_read_from_a_config_file(tmp_path: Path) -> None:
                       encoding="utf-8")
     with pytest.raises(ConfigError, match="exactly one of 'url' or 'url_env'"):
         load_settings(config)
+
+
+def test_a_malformed_token_is_masked_in_every_log_and_result(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    settings = settings_for({"name": "ops", "urls": ["dingtalk://${DINGTALK_TOKEN}/"]},
+                            attempts=1)
+    token = "SECRETTOKEN%zz-not-hex"  # Apprise's warning used to print it whole
+    [result] = notify_run(make_alerts(), PRODUCTS, SUMMARY, settings, output_dir=tmp_path,
+                          env={"DINGTALK_TOKEN": token})
+    assert result.status == "failed"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "invalid DingTalk API Token (SECR***)" in logged  # the warning still helps
+    for text in (logged, result.message, result.target):
+        assert "ETTOKEN" not in text and "not-hex" not in text
+
+
+def test_mask_secrets_shows_at_most_four_characters() -> None:
+    from flows.outbound.notify.targets import mask_secrets
+
+    secret = "abcd1234efgh5678/part-two-xyz"
+    text = mask_secrets(f"bad token {secret}; then part-two-xyz; q=abcd1234efgh5678%2Fpart",
+                        [secret])
+    assert "1234" not in text and "two-xyz" not in text and text.count("abcd***") >= 1
+    assert mask_secrets("short key k3y!", ["k3y!"]) == "short key ***"
+
+
+def test_hosts_sharing_a_run_store_send_a_digest_once(
+    receiver: HttpReceiver, pg_url: str, tmp_path: Path
+) -> None:
+    from flows.outbound.notify import StoreLedger
+    from flows.storage.store import RunStore
+
+    slow = receiver.reply
+    receiver.reply = lambda request: (time.sleep(0.5), slow(request))[1]
+    settings = settings_for({"name": "ops", "urls": [f"json://{receiver.url}/hook"]})
+    results: list[Any] = []
+
+    def host() -> None:  # one process per host, each with its own store connection
+        with RunStore(pg_url) as store:
+            results.extend(notify_run(make_alerts(), PRODUCTS, SUMMARY, settings,
+                                      output_dir=tmp_path, ledger=StoreLedger(store)))
+
+    hosts = [threading.Thread(target=host) for _ in range(2)]
+    for thread in hosts:
+        thread.start()
+    for thread in hosts:
+        thread.join()
+    assert sorted(r.status for r in results) == ["sent", "unchanged"]
+    assert len(receiver.requests) == 1
+    with RunStore(pg_url) as store:
+        sent = store.sent_notifications(f"ops|{results[0].target}")
+    assert set(sent) == set(make_alerts()["alert_id"])
+
+
+def test_an_older_json_ledger_is_imported_into_the_store(
+    receiver: HttpReceiver, tmp_path: Path
+) -> None:
+    from flows.outbound.notify import StoreLedger, import_json_ledger
+    from flows.storage.store import RunStore
+
+    settings = settings_for({"name": "ops", "urls": [f"json://{receiver.url}/hook"]})
+    json_ledger = tmp_path / "notify-ledger.json"
+    notify_run(make_alerts(), PRODUCTS, SUMMARY, settings, output_dir=tmp_path,
+               ledger=json_ledger)
+    with RunStore(f"sqlite:///{tmp_path / 'runs.db'}") as store:
+        assert len(import_json_ledger(store, json_ledger)) == 1
+        [again] = notify_run(make_alerts(), PRODUCTS, SUMMARY, settings, output_dir=tmp_path,
+                             ledger=StoreLedger(store))
+    assert again.status == "unchanged" and len(receiver.requests) == 1

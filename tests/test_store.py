@@ -531,3 +531,26 @@ def test_a_store_of_the_first_schema_is_upgraded_and_keeps_its_runs(tmp_path: Pa
     with RunStore(url) as store:
         record = store.get_run("plan-1")
     assert record is not None and record.status == "succeeded" and record.pid is None
+
+
+def test_the_notification_ledger_is_shared_and_held_across_stores(store_url: str) -> None:
+    target = "ops|dingtalk://${DINGTALK_TOKEN}/"
+    order: list[str] = []
+    with RunStore(store_url) as first, RunStore(store_url) as second:
+        assert first.sent_notifications(target) == {}
+        first.record_notifications(target, {"a-lip": "f1", "a-tea": "f2"})
+        assert second.sent_notifications(target) == {"a-lip": "f1", "a-tea": "f2"}
+        second.record_notifications(target, {"a-lip": "f3"})  # replaces the target's entries
+        assert first.sent_notifications(target) == {"a-lip": "f3"}
+
+        def other_host() -> None:
+            with second.notification_lock(target):
+                order.append("second")
+
+        with first.notification_lock(target):
+            waiting = threading.Thread(target=other_host)
+            waiting.start()
+            time.sleep(0.5)
+            order.append("first")
+        waiting.join(timeout=10)
+    assert order == ["first", "second"]

@@ -7,8 +7,14 @@ planner reviews is byte for byte what would be sent. Stdlib rather than Apprise'
 suppliers get a plain business e-mail with named CSV attachments, Cc and Reply-To, and a
 permanent refusal (5xx) is told apart from a temporary one (4xx, network) for retries.
 
+A password is never sent in clear: with ``security: none`` and a login configured, nothing is
+sent unless ``allow_plaintext_password: true`` (then a warning is logged for every send). Error
+messages show at most the first 4 characters of the login's secrets.
+
 With a ledger, a supplier is not sent the same order twice: an unchanged order for the same
-as-of date is skipped, a changed one goes out marked "Revised".
+as-of date is skipped, a changed one goes out marked "Revised". The ledger's ``hold`` (when it
+has one) is taken from the check to the record, so two hosts sharing the run store's ledger
+never both send it.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ import pandas as pd
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from flows.config import SmtpSettings, SupplierMailSettings
-from flows.outbound.notify.ledger import JsonLedger, NotificationLedger
+from flows.outbound.notify.ledger import JsonLedger, NotificationLedger, held
+from flows.outbound.notify.targets import mask_secrets
 from flows.storage.exports import atomic_write, safe_filename
 
 __all__ = [
@@ -42,6 +49,7 @@ __all__ = [
     "build_supplier_email",
     "deliver_supplier_orders",
     "parse_recipients",
+    "plaintext_login_problem",
 ]
 
 Status = Literal["sent", "written", "unchanged", "skipped", "failed"]
@@ -142,6 +150,15 @@ def _is_transient(error: BaseException) -> bool:
     return isinstance(error, OSError)  # refused, reset, timed out, server disconnected
 
 
+def plaintext_login_problem(smtp: SmtpSettings) -> str | None:
+    """Why this SMTP set-up must not send (a password over a plain connection), or None."""
+    if smtp.security != "none" or not smtp.password_env or smtp.allow_plaintext_password:
+        return None
+    return (f"refusing to send the SMTP password ({smtp.password_env}) in clear to "
+            f"{smtp.host}:{smtp.port} (security: none); use security: starttls or ssl, or set "
+            "notify.supplier_mail.smtp.allow_plaintext_password: true for a trusted relay")
+
+
 def _smtp_send(message: EmailMessage, smtp: SmtpSettings, env: Mapping[str, str]) -> None:
     context = ssl.create_default_context()
     client: smtplib.SMTP
@@ -153,6 +170,10 @@ def _smtp_send(message: EmailMessage, smtp: SmtpSettings, env: Mapping[str, str]
         if smtp.security == "starttls":
             client.starttls(context=context)
         if smtp.username_env:
+            if smtp.security == "none" and smtp.password_env:
+                logger.warning("sending the SMTP password (%s) in clear to %s:%d "
+                               "(security: none, allow_plaintext_password: true)",
+                               smtp.password_env, smtp.host, smtp.port)
             client.login(env.get(smtp.username_env, ""), env.get(smtp.password_env or "", ""))
         client.send_message(message)
 
@@ -207,10 +228,33 @@ def _deliver_one(
     if not recipients:
         return DeliveryResult(supplier, "skipped", message="no e-mail address in suppliers table")
     files = [(attachment_name(p), Path(p).read_bytes()) for p in paths]
+    key = f"supplier-mail|{supplier}"
+    if ledger is None or settings.dry_run:
+        return _send_once(supplier, row, recipients, files, settings, brand=brand, as_of=as_of,
+                          outbox=outbox, ledger=None, key=key, env=env)
+    with held(ledger, key):
+        return _send_once(supplier, row, recipients, files, settings, brand=brand, as_of=as_of,
+                          outbox=outbox, ledger=ledger, key=key, env=env)
+
+
+def _send_once(
+    supplier: str,
+    row: pd.Series,
+    recipients: list[str],
+    files: list[tuple[str, bytes]],
+    settings: SupplierMailSettings,
+    *,
+    brand: str,
+    as_of: date | str,
+    outbox: Path,
+    ledger: NotificationLedger | None,
+    key: str,
+    env: Mapping[str, str],
+) -> DeliveryResult:
     names = tuple(name for name, _ in files)
-    key, stamp = f"supplier-mail|{supplier}", str(as_of)
+    stamp = str(as_of)
     fingerprint = _fingerprint(recipients, files)
-    previous = ledger.load(key) if ledger is not None and not settings.dry_run else {}
+    previous = ledger.load(key) if ledger is not None else {}
     if previous.get(stamp) == fingerprint:
         return DeliveryResult(supplier, "unchanged", tuple(recipients), names,
                               message=f"this order was already sent for {stamp}")
@@ -227,10 +271,13 @@ def _deliver_one(
                               message=f"dry run: message written to {path}")
     attempts, error = _send_with_retries(message, settings, env)
     if error is not None:
-        logger.warning("e-mail to supplier %s failed after %d tries: %s", supplier, attempts, error)
+        secrets = tuple(env.get(name, "") for name in (settings.smtp.password_env,
+                                                      settings.smtp.username_env) if name)
+        reason = mask_secrets(f"{type(error).__name__}: {error}", secrets)
+        logger.warning("e-mail to supplier %s failed after %d tries: %s", supplier, attempts,
+                       reason)
         return DeliveryResult(supplier, "failed", tuple(recipients), names, attempts=attempts,
-                              message=f"not sent after {attempts} tries: "
-                                      f"{type(error).__name__}: {error}")
+                              message=f"not sent after {attempts} tries: {reason}")
     if ledger is not None:
         kept = dict(sorted({**previous, stamp: fingerprint}.items())[-_KEEP_LEDGER_ENTRIES:])
         ledger.save(key, kept)
@@ -260,6 +307,10 @@ def deliver_supplier_orders(
     if not settings.sender:
         return [DeliveryResult(s, "failed", message="set notify.supplier_mail.sender (From)")
                 for s in files]
+    refusal = None if settings.dry_run else plaintext_login_problem(settings.smtp)
+    if refusal is not None:
+        logger.warning("supplier e-mail not sent: %s", refusal)
+        return [DeliveryResult(s, "failed", message=refusal) for s in files]
     environ = os.environ if env is None else env
     store = JsonLedger(ledger) if isinstance(ledger, Path) else ledger
     rows = _supplier_rows(suppliers)

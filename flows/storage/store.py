@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import hashlib
 import io
 import os
 import re
 import secrets
 import socket
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,7 +53,7 @@ from alembic.config import Config
 
 from flows.errors import UserError
 from flows.storage.hashing import hash_mapping
-from flows.storage.store_tables import run_outputs, runs
+from flows.storage.store_tables import notify_ledger, run_outputs, runs
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -457,6 +459,64 @@ class RunStore:
             marked.append(str(row.run_id))
         return sorted(marked)
 
+    @_guarded("read the notification ledger")
+    def sent_notifications(self, target: str) -> dict[str, str]:
+        """What was last sent to ``target``: item (alert id, as-of date) -> fingerprint."""
+        query = sa.select(notify_ledger.c.item, notify_ledger.c.fingerprint).where(
+            notify_ledger.c.target == target)
+        with self._engine.connect() as connection:
+            return {str(item): str(value) for item, value in connection.execute(query)}
+
+    @_guarded("record sent notifications")
+    def record_notifications(self, target: str, sent: Mapping[str, str]) -> None:
+        """Replace everything recorded for ``target`` with ``sent``, in one transaction."""
+        _check_text("notification target", target, max_length=512)
+        rows = [{"target": target, "item": str(item), "fingerprint": str(value),
+                 "recorded_at": _now()} for item, value in sent.items()]
+        with self._engine.begin() as connection:
+            connection.execute(notify_ledger.delete().where(notify_ledger.c.target == target))
+            if rows:
+                connection.execute(notify_ledger.insert(), rows)
+
+    @contextmanager
+    def notification_lock(self, target: str) -> Iterator[None]:
+        """Hold ``target`` from checking the ledger to recording a send, against every process
+        sharing the store: a PostgreSQL session lock (released if the process dies; waits at
+        most the 60 s lock timeout), a file lock beside an SQLite file, a thread lock in
+        memory."""
+        key = int.from_bytes(hashlib.sha256(f"notify|{target}".encode()).digest()[:8], "big",
+                             signed=True)
+        try:
+            with self._notification_lock(key):
+                yield
+        except (sa.exc.SQLAlchemyError, OSError) as err:
+            raise StoreError(f"run store {self.display_url}: cannot lock the notification "
+                             f"ledger: {_reason(err)}") from err
+
+    @contextmanager
+    def _notification_lock(self, key: int) -> Iterator[None]:
+        if self.url.get_backend_name() == "postgresql":
+            with self._engine.connect() as connection:
+                connection.execute(sa.select(sa.func.pg_advisory_lock(key)))
+                connection.commit()
+                try:
+                    yield
+                finally:
+                    connection.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+                    connection.commit()
+            return
+        path = _sqlite_file(self.url)
+        if path is None:
+            with _MEMORY_LOCK:
+                yield
+            return
+        with open(path.with_name(f"{path.name}.notify.lock"), "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def _upgrade_schema(self) -> None:
         config = alembic_config()
         try:
@@ -516,17 +576,27 @@ def _create_engine(url: sa.URL, connect_timeout_s: float = CONNECT_TIMEOUT_S) ->
     return engine
 
 
-@contextmanager
-def _sqlite_open_lock(url: sa.URL) -> Iterator[None]:
-    """Serialise processes opening one SQLite file: switching a new file to WAL needs an
-    exclusive lock that SQLite refuses at once ("database is locked") instead of waiting."""
+_MEMORY_LOCK = threading.Lock()
+
+
+def _sqlite_file(url: sa.URL) -> Path | None:
+    """The file of an SQLite store, or None (another database, or in memory)."""
     database = url.database or ""
     if url.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith(
         "file:"
     ):
+        return None
+    return Path(database).expanduser()
+
+
+@contextmanager
+def _sqlite_open_lock(url: sa.URL) -> Iterator[None]:
+    """Serialise processes opening one SQLite file: switching a new file to WAL needs an
+    exclusive lock that SQLite refuses at once ("database is locked") instead of waiting."""
+    path = _sqlite_file(url)
+    if path is None:
         yield
         return
-    path = Path(database).expanduser()
     with open(path.with_name(f"{path.name}.lock"), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["metadata", "run_outputs", "runs"]
+__all__ = ["metadata", "notify_ledger", "run_outputs", "runs"]
 
 metadata = sa.MetaData()
 
@@ -51,4 +51,16 @@ run_outputs = sa.Table(
     sa.Column("n_rows", sa.Integer, nullable=False),
     sa.Column("payload", sa.LargeBinary, nullable=False),
     sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# What was sent where: (target, item) -> fingerprint of what was sent, for every host sharing
+# the store. A target is "team|label" of a digest or "supplier-mail|SUPPLIER"; an item is an
+# alert id or an as-of date.
+notify_ledger = sa.Table(
+    "notify_ledger",
+    metadata,
+    sa.Column("target", sa.String(512), primary_key=True),
+    sa.Column("item", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )

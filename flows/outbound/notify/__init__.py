@@ -43,7 +43,13 @@ Example::
 
 from flows.outbound.notify.digest import RunSummary, build_digest, failure_message
 from flows.outbound.notify.dispatch import NotifyResult, notify_failure, notify_run
-from flows.outbound.notify.ledger import JsonLedger, NotificationLedger, fingerprint_alerts
+from flows.outbound.notify.ledger import (
+    JsonLedger,
+    NotificationLedger,
+    StoreLedger,
+    fingerprint_alerts,
+    import_json_ledger,
+)
 from flows.outbound.notify.routing import route_alerts
 
 __all__ = [
@@ -51,9 +57,11 @@ __all__ = [
     "NotificationLedger",
     "NotifyResult",
     "RunSummary",
+    "StoreLedger",
     "build_digest",
     "failure_message",
     "fingerprint_alerts",
+    "import_json_ledger",
     "notify_failure",
     "notify_run",
     "route_alerts",

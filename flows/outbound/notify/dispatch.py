@@ -25,7 +25,7 @@ from flows.outbound.notify.digest import (
     failure_message,
     render_link,
 )
-from flows.outbound.notify.ledger import JsonLedger, NotificationLedger, fingerprint_alerts
+from flows.outbound.notify.ledger import JsonLedger, NotificationLedger, fingerprint_alerts, held
 from flows.outbound.notify.routing import route_alerts
 from flows.outbound.notify.targets import (
     ResolvedTarget,
@@ -95,12 +95,21 @@ def _to_target(
     team: NotifyTeam, target: NotifyTarget, alerts: pd.DataFrame, ctx: _RunContext
 ) -> NotifyResult:
     resolved = resolve_target(target, ctx.env)
-    top_n, settings = ctx.settings.top_n, ctx.settings
+    top_n = ctx.settings.top_n
     if resolved.is_file_sink:
         # The file is the run's own record: it always lists all of the team's alerts.
         digest = build_digest(alerts, ctx.summary, ctx.links, team=team.name, top_n=top_n)
         return _write_sink(team.name, resolved, digest, ctx.output_dir, len(alerts))
     key = f"{team.name}|{resolved.label}"
+    if ctx.ledger is None:
+        return _send_new(team, resolved, alerts, ctx, key)
+    with held(ctx.ledger, key):  # another run waits, then finds this digest recorded
+        return _send_new(team, resolved, alerts, ctx, key)
+
+
+def _send_new(team: NotifyTeam, resolved: ResolvedTarget, alerts: pd.DataFrame,
+              ctx: _RunContext, key: str) -> NotifyResult:
+    top_n, settings = ctx.settings.top_n, ctx.settings
     current = fingerprint_alerts(alerts)
     previous = ctx.ledger.load(key) if ctx.ledger is not None else {}
     is_new = [current[str(a)] != previous.get(str(a)) for a in alerts["alert_id"]]
@@ -139,6 +148,7 @@ def notify_run(
 ) -> list[NotifyResult]:
     """Send each team the digest of its new or changed alerts; return one result per target.
 
+    Pass ``ledger=StoreLedger(store)`` so hosts sharing a run store share what was sent.
     ``products`` (sku, category, supplier) routes alerts to teams; ``links`` maps a label to a
     file (shown under ``settings.link_base_url`` when set) or a URL; ``ledger`` is a JSON
     ledger path or any :class:`NotificationLedger` (``None`` disables de-duplication);

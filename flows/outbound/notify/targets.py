@@ -1,7 +1,11 @@
 """Resolving configured targets to URLs, and delivering one message to one target.
 
 Secrets live only in the environment: a target's URL is expanded at send time and is never
-logged, returned or written; logs, results and the ledger use the target's *label*.
+logged, returned or written; logs, results and the ledger use the target's *label*. Apprise
+itself logs what it thinks of a URL (a malformed DingTalk token was printed in full in its
+warning), so while a target is loaded and sent to, every record of Apprise's logger has the
+target's secrets masked (:func:`mask_secrets`: at most the first 4 characters of a long secret,
+nothing of a short one), and so has every message we return.
 """
 
 from __future__ import annotations
@@ -9,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import apprise
 from tenacity import (
@@ -33,6 +39,8 @@ __all__ = [
     "SendOutcome",
     "TargetError",
     "file_sink_path",
+    "mask_secret",
+    "mask_secrets",
     "resolve_target",
     "send_apprise",
     "target_label",
@@ -42,6 +50,10 @@ __all__ = [
 FILE_SINK_SCHEME = "digest"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TIMEOUT_PARAMS = ("cto", "rto")  # Apprise's connect and read timeouts, in seconds
+_SHOWN_CHARS = 4  # of a secret, at most
+_SHOW_FROM_LENGTH = 12  # shorter secrets show nothing: 4 of 8 characters is half a secret
+_MIN_PART = 4  # pieces of a secret (split at / : @ & = ...) that are masked on their own
+_SEPARATORS = re.compile(r"[/:@?&=#,;\s]+")
 logger = logging.getLogger(__name__)
 
 
@@ -125,11 +137,53 @@ def write_file_sink(path: Path, digest: Digest) -> None:
         handle.write(f"# {digest.title}\n\n{digest.markdown}")
 
 
-def _redact(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+def mask_secret(secret: str) -> str:
+    """``abcd***`` for a long secret, ``***`` for a short one."""
+    return f"{secret[:_SHOWN_CHARS]}***" if len(secret) >= _SHOW_FROM_LENGTH else "***"
+
+
+def _forms(secret: str) -> set[str]:
+    """The secret as it may appear in a message: whole, URL-quoted or unquoted, and the
+    pieces a URL parser cuts it into (Apprise names a token's path parts one by one)."""
+    forms = {secret, unquote(secret), quote(secret, safe="")}
+    for form in list(forms):
+        forms |= {part for part in _SEPARATORS.split(form) if len(part) >= _MIN_PART}
+    return {form for form in forms if form}
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every form of every secret masked (longest first)."""
+    forms = sorted({form for secret in secrets if secret for form in _forms(secret)},
+                   key=len, reverse=True)
+    for form in forms:
+        text = text.replace(form, mask_secret(form))
     return text
+
+
+class _MaskSecrets(logging.Filter):
+    """Masks secrets in the records of the logger it is added to."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_secrets(message, self.secrets)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+@contextmanager
+def _apprise_logs_masked(secrets: tuple[str, ...]) -> Iterator[None]:
+    apprise_logger = logging.getLogger("apprise")  # every Apprise plugin logs here
+    masking = _MaskSecrets(secrets)
+    apprise_logger.addFilter(masking)
+    try:
+        yield
+    finally:
+        apprise_logger.removeFilter(masking)
 
 
 def _with_timeouts(url: str, timeout_s: float) -> str:
@@ -157,11 +211,23 @@ def send_apprise(
     backoff_max_s: float = 30.0,
     timeout_s: float = 10.0,
 ) -> SendOutcome:
-    """Send ``digest`` to one Apprise URL, retrying with exponential backoff. Never raises."""
+    """Send ``digest`` to one Apprise URL, retrying with exponential backoff. Never raises.
+
+    Apprise's log records are masked (:func:`mask_secrets`) while it loads and sends."""
+    with _apprise_logs_masked(target.secrets):
+        return _send_apprise(target, digest, attempts=attempts, backoff_s=backoff_s,
+                             backoff_max_s=backoff_max_s, timeout_s=timeout_s)
+
+
+def _send_apprise(
+    target: ResolvedTarget, digest: Digest, *, attempts: int, backoff_s: float,
+    backoff_max_s: float, timeout_s: float,
+) -> SendOutcome:
     # Apprise's persistent store would write cache files; a run keeps no state there.
     client = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
     if not client.add(_with_timeouts(target.url, timeout_s)):
-        return SendOutcome(False, 0, f"target {target.label}: not a valid Apprise URL")
+        return SendOutcome(False, 0, f"target {target.label}: not a valid Apprise URL (see "
+                                     "the warning above; secrets are masked)")
     body, body_format = _body_for(client[0], digest)
     reasons: list[str] = []
 
@@ -189,7 +255,7 @@ def send_apprise(
     tries = retrying.statistics.get("attempt_number", 1)
     if ok:
         return SendOutcome(True, tries, "sent")
-    last = _redact(reasons[-1] if reasons else "unknown error", target.secrets)
+    last = mask_secrets(reasons[-1] if reasons else "unknown error", target.secrets)
     last = " ".join(last.splitlines()[-3:])
     logger.warning("notification to %s failed after %d tries: %s", target.label, tries, last)
     return SendOutcome(False, tries, f"target {target.label}: failed after {tries} tries: {last}")
