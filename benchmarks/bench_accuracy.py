@@ -6,7 +6,8 @@ Loads the contract folder written by ``python -m benchmarks.datasets`` (written 
 absent) with ``replenishment.contract.parse_dataset``, forecasts from the protocol's cutoff and
 scores WAPE, RMSPE, WMAE and p50/p90 coverage on the test window. Methods:
 
-- ``engine``: ``forecasting.engine.forecast`` with the protocol's horizon and frequency;
+- ``engine``: ``forecasting.engine.Forecaster`` with a default ``ForecastConfig`` holding only
+  the protocol's horizon and frequency;
 - ``recipe``: the direct LightGBM of ``benchmarks.recipe`` with backtest-calibrated quantiles;
 - ``seasonal_naive``: statsforecast ``SeasonalNaive`` (the floor).
 
@@ -24,10 +25,8 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-import yaml
 from statsforecast import StatsForecast
 from statsforecast.models import SeasonalNaive
 
@@ -46,7 +45,6 @@ from replenishment.contract import Dataset
 __all__ = ["METHODS", "cpu_model", "engine_config", "ensure_folder", "main", "run"]
 
 RESULTS = Path("benchmarks/results/accuracy.jsonl")
-CONFIG_DIR = Path("config")
 Method = Callable[[Dataset, Protocol, int], pd.DataFrame]
 
 
@@ -69,26 +67,33 @@ def ensure_folder(name: str, out_root: Path = DEFAULT_OUT_ROOT,
     return folder
 
 
-def engine_config(protocol: Protocol, n_jobs: int, config_dir: Path = CONFIG_DIR
-                  ) -> ForecastConfig:
-    """The ``forecast:`` section of ``config/<protocol>.yaml`` (protocol defaults if absent),
-    with the protocol's horizon and frequency and ``n_jobs`` LightGBM threads."""
-    path = config_dir / f"{protocol.name}.yaml"
-    section: dict[str, Any] = {}
-    if path.exists():
-        section = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("forecast") or {}
-    return ForecastConfig(**{**section, "horizon": protocol.horizon, "freq": protocol.freq,
-                             "season_length": protocol.season, "n_jobs": n_jobs})
+def engine_config(protocol: Protocol) -> ForecastConfig:
+    """The default ``ForecastConfig`` with the protocol's facts only: horizon and frequency
+    (no per-dataset model settings: the engine chooses its set-up on the data)."""
+    return ForecastConfig(horizon=protocol.horizon, freq=protocol.freq)
+
+
+ENGINE_DETAILS: dict[str, object] = {}
+"""What the last engine run chose (set-up, trees, blend) and its CPU seconds per stage."""
 
 
 def engine_method(data: Dataset, protocol: Protocol, n_jobs: int) -> pd.DataFrame:
-    """Forecast through the project's engine, as ``replenish forecast`` does, with the
-    settings of ``config/<protocol>.yaml``."""
-    from forecasting.engine import forecast
+    """Forecast through the project's engine with the default settings, as
+    ``replenish forecast`` does."""
+    from forecasting.engine import Forecaster
 
-    config = engine_config(protocol, n_jobs)
-    result = forecast(data.demand, config, as_of=protocol.cutoff,
-                      products=data.supply.products)
+    fitted = Forecaster(engine_config(protocol), n_jobs=n_jobs).fit(
+        data.demand, as_of=protocol.cutoff, products=data.supply.products)
+    result = fitted.predict()
+    ENGINE_DETAILS.clear()
+    ENGINE_DETAILS.update({
+        "setup": getattr(getattr(fitted, "setup_", None), "name", None),
+        "setup_scores": {k: round(v, 4) for k, v in fitted.setup_scores_.items()},
+        "trees": fitted.trees_, "blend": fitted.blend_,
+        "blend_scores": {k: round(v, 4) for k, v in fitted.blend_scores_.items()},
+        "cpu_s_by_stage": {k: round(v, 1) for k, v in fitted.timings_.items()},
+        "models": result.models["model"].value_counts().head(8).to_dict(),
+    })
     return result.channel
 
 
@@ -127,8 +132,10 @@ def run(protocol: Protocol, method: str, folder: Path, n_jobs: int = 2) -> dict[
     predicted = METHODS[method](data, protocol, n_jobs)
     seconds = time.perf_counter() - started
     scores = score(predicted, actuals(data.demand, protocol))
+    details = dict(ENGINE_DETAILS) if method == "engine" else {}
     return {"protocol": protocol.name, "method": method, **scores, "seconds": round(seconds, 1),
-            "date": date.today().isoformat(), "nproc": os.cpu_count(), "cpu": cpu_model()}
+            "date": date.today().isoformat(), "nproc": os.cpu_count(), "cpu": cpu_model(),
+            "load_avg_1m": round(os.getloadavg()[0], 1), **details}
 
 
 def _row(result: dict[str, object]) -> str:
@@ -157,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             with RESULTS.open("a") as out:
                 out.write(json.dumps(result) + "\n")
             print(_row(result), flush=True)
+            if method == "engine":
+                print({k: result.get(k) for k in ENGINE_DETAILS}, flush=True)
 
 
 if __name__ == "__main__":

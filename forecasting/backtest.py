@@ -16,7 +16,7 @@ import pandas as pd
 
 from forecasting.config import ForecastConfig
 from forecasting.contract import DemandData
-from forecasting.engine import Forecaster, origin_of, resolve_freq
+from forecasting.engine import Forecaster, origin_of, resolve_freq, resolve_horizon
 from forecasting.metrics import point_metrics, quantile_label, quantile_metrics, seasonal_scale
 
 __all__ = ["BacktestResult", "backtest"]
@@ -54,7 +54,8 @@ def backtest(data: DemandData, config: ForecastConfig | None = None, windows: in
         data, as_of=origin, products=products).observed()
     frames = []
     for k in range(windows, 0, -1):
-        cutoff = pd.date_range(end=origin, periods=k * config.horizon + 1, freq=freq)[0]
+        cutoff = pd.date_range(end=origin, periods=k * resolve_horizon(config, freq) + 1,
+                               freq=freq)[0]
         fitted = Forecaster(config.model_copy(update={"freq": freq}), executor=executor,
                             n_jobs=n_jobs).fit(data, as_of=cutoff, products=products)
         result = fitted.predict()

@@ -21,7 +21,9 @@ class ForecastConfig(BaseModel):
     the same config gives the same forecast on a laptop or a cluster.
     """
 
-    horizon: int = Field(28, ge=1, description="Periods to forecast past the origin.")
+    horizon: int | None = Field(
+        None, ge=1, description="Periods to forecast past the origin; None: as long as "
+        "planning needs (the planning layer passes its horizon; 13 weeks otherwise).")
     freq: str | None = Field(None, description="pandas alias (D, W-MON, ...); inferred if unset.")
     quantiles: tuple[float, ...] = (0.5, 0.9, 0.95, 0.99)
     seed: int = 0
@@ -44,14 +46,18 @@ class ForecastConfig(BaseModel):
     global_strategy: Literal["recursive", "direct"] = Field(
         "direct", description="recursive: lags 1..k, predictions fed back; direct: every "
         "feature known a horizon ahead (level, year-ago, calendar, time index, signals).")
-    global_target: Literal["scaled", "log1p", "raw"] = Field(
-        "scaled", description="Direct model target: y / series level (rows weighted by the "
-        "level), log1p(y) with squared error, or y itself.")
+    global_setups: tuple[str, ...] | None = Field(
+        None, description="Set-ups of the direct global model tried on the inner windows "
+        "(tweedie, log1p, l1; see forecasting.setup); None: all of them.")
+    global_target: Literal["scaled", "log1p", "raw"] | None = Field(
+        None, description="Fix the direct model's target instead of choosing a set-up: "
+        "y / series level (rows weighted by the level), log1p(y) with squared error, or y.")
     holiday_weight: float = Field(
         1.0, gt=0, description="Training weight of holiday periods in the direct model "
         "(e.g. 5 when the score weights holiday weeks 5x, as Walmart's WMAE does).")
     train_history: int | None = Field(
-        400, ge=1, description="Most recent periods the global model trains on (None: all).")
+        None, ge=1, description="Most recent periods the global model trains on (None: "
+        "chosen with the set-up: about 1.5 years, or all history).")
     lightgbm_params: dict[str, Any] = Field(default_factory=dict,
                                             description="Overrides of the LightGBM parameters.")
     combine_top: int = Field(2, ge=1, le=2, description="Models blended per series: 1 keeps the "

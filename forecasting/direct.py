@@ -17,7 +17,8 @@ large smooth series); ``target="raw"`` fits ``y`` itself.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import lightgbm as lgb
@@ -27,7 +28,8 @@ import pandas as pd
 from forecasting.frequency import is_weekly
 from forecasting.models import GLOBAL_MODEL
 
-__all__ = ["DIRECT_DEFAULTS", "DIRECT_TARGETS", "DirectGlobalModel", "history_features"]
+__all__ = ["DIRECT_DEFAULTS", "DIRECT_TARGETS", "DirectGlobalModel", "FutureDesign",
+           "direct_leads", "history_features"]
 
 DIRECT_TARGETS = ("scaled", "log1p", "raw")
 DIRECT_DEFAULTS: dict[str, Any] = {
@@ -94,11 +96,16 @@ def _calendar(ds: pd.Series, weekly: bool) -> dict[str, np.ndarray]:
     return out
 
 
-def history_features(rows: pd.DataFrame, horizon: int, freq: str, season: int
-                     ) -> pd.DataFrame:
+def history_features(rows: pd.DataFrame, horizon: int, freq: str, season: int,
+                     max_lead: int | None = None) -> pd.DataFrame:
     """Features of ``rows`` (``unique_id, ds, y`` sorted by series then date, contiguous;
-    ``y`` NaN where unknown or censored) read at least ``horizon`` periods back."""
+    ``y`` NaN where unknown or censored) read at least ``horizon`` periods back.
+
+    ``max_lead`` (default ``horizon``) fixes the set of columns, so designs built for
+    different leads of one model line up; a lag shorter than ``horizon`` is NaN.
+    """
     weekly = is_weekly(freq)
+    max_lead = max(max_lead or horizon, horizon)
     codes = pd.factorize(rows["unique_id"], sort=False)[0]
     first = _first_of_row(codes)
     y = rows["y"].to_numpy(dtype="float64")
@@ -109,15 +116,17 @@ def history_features(rows: pd.DataFrame, horizon: int, freq: str, season: int
         "level_long": _window_mean(y, first, horizon, year),
         "level_short": _window_mean(y, first, horizon, 4 if weekly else 7),
     }
-    if year > horizon:
+    if year > max_lead:
         half = 1 if weekly else 3
         out["year_ago"] = _window_mean(y, first, year - half, 2 * half + 1)
         out["level_year_ago"] = _window_mean(y, first, year + horizon, recent)
         out["year_ago_scaled"] = out["year_ago"] * _growth(out["level"], out["level_year_ago"])
+    nan = np.full(len(y), np.nan)
     if weekly:
-        for lag in sorted({horizon, horizon + 1, 51, 52, 53, 104} - {0}):
-            if lag >= horizon:
-                out[f"lag{lag}"] = _window_mean(y, first, lag, 1)
+        out["lag_lead"] = _window_mean(y, first, horizon, 1)
+        out["lag_lead1"] = _window_mean(y, first, horizon + 1, 1)
+        for lag in (51, 52, 53, 104):
+            out[f"lag{lag}"] = _window_mean(y, first, lag, 1) if lag >= horizon else nan
     elif season > 1:
         # The same weekday (season position) over the last four seasons known h back.
         k = -(-horizon // season)
@@ -128,10 +137,31 @@ def history_features(rows: pd.DataFrame, horizon: int, freq: str, season: int
     return pd.DataFrame(out, index=rows.index)
 
 
+def direct_leads(horizon: int, freq: str) -> tuple[int, ...]:
+    """The leads one direct model is trained for: about 2, 6 and 13 weeks and the horizon.
+
+    A single lead equal to the horizon reads every history feature ``horizon`` periods
+    back, so with a 140-day planning horizon the forecast of tomorrow would rest on a level
+    140 days old. Each training row gets one of these leads at random (no extra rows) and
+    ``lead`` is a feature; a forecast step uses the shortest lead that covers it.
+    """
+    weeks = (2, 6, 13) if is_weekly(freq) else (14, 42, 91)
+    return tuple(sorted({w for w in weeks if w < horizon} | {horizon}))
+
+
 def _growth(level: np.ndarray, before: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = (level + 1.0) / (before + 1.0)
     return np.clip(ratio, 0.5, 2.0)
+
+
+@dataclass(frozen=True)
+class FutureDesign:
+    """The model inputs of the periods to forecast, built once and predicted several times
+    (at several tree counts, with and without the day's signals)."""
+
+    keys: pd.DataFrame
+    X: pd.DataFrame
 
 
 class DirectGlobalModel:
@@ -156,8 +186,27 @@ class DirectGlobalModel:
         self.train_history = train_history
         self.target = target
         self.holiday_weight = holiday_weight
+        self.leads = direct_leads(horizon, freq)
 
-    def _design(self, rows: pd.DataFrame) -> pd.DataFrame:
+    def _history(self, rows: pd.DataFrame, lead_of_row: np.ndarray) -> pd.DataFrame:
+        """History features of each row read ``lead_of_row`` periods back."""
+        out: np.ndarray | None = None
+        columns: list[str] = []
+        for lead in self.leads:
+            mask = lead_of_row == lead
+            if not mask.any():
+                continue
+            part = history_features(rows, lead, self.freq, self.season, self.horizon)
+            if out is None:
+                columns = list(part.columns)
+                out = np.full((len(rows), len(columns)), np.nan)
+            out[mask] = part.to_numpy()[mask]
+        if out is None:
+            part = history_features(rows.iloc[:0], self.horizon, self.freq, self.season)
+            return pd.DataFrame(columns=part.columns, index=rows.index, dtype=float)
+        return pd.DataFrame(out, columns=columns, index=rows.index)
+
+    def _design(self, rows: pd.DataFrame, lead_of_row: np.ndarray) -> pd.DataFrame:
         """Model inputs for ``rows`` (history with ``y`` masked where censored or unknown)."""
         weekly = is_weekly(self.freq)
         frame = pd.DataFrame({f: rows[f].to_numpy() for f in self.features}, index=rows.index)
@@ -165,8 +214,8 @@ class DirectGlobalModel:
             frame[name] = values
         step = 7 if weekly else 1
         frame["t"] = ((rows["ds"] - _EPOCH).dt.days // step).to_numpy()
-        history = history_features(rows, self.horizon, self.freq, self.season)
-        frame = pd.concat([frame, history], axis=1)
+        frame = pd.concat([frame, self._history(rows, lead_of_row)], axis=1)
+        frame["lead"] = lead_of_row
         scale = self._scale(frame)
         if "closed" in frame:
             codes = pd.factorize(rows["unique_id"], sort=False)[0]
@@ -196,7 +245,12 @@ class DirectGlobalModel:
         censored = rows["censored"].to_numpy(dtype=bool)
         return rows.assign(y=np.where(censored, np.nan, rows["y"].to_numpy(dtype="float64")))
 
-    def fit(self, history: pd.DataFrame, statics: pd.DataFrame) -> DirectGlobalModel:
+    def fit(self, history: pd.DataFrame, statics: pd.DataFrame,
+            windows: Sequence[tuple[pd.DataFrame, pd.DataFrame]] = (),
+            early_stopping_rounds: int = 40) -> DirectGlobalModel:
+        """Train on ``history``; with ``windows`` (pairs of the history known at a later
+        cutoff and the rows ``unique_id, ds, y, censored`` + features after it), stop adding
+        trees once their error has not improved for ``early_stopping_rounds`` rounds."""
         if self.target not in DIRECT_TARGETS:
             raise ValueError(f"unknown target {self.target!r}; expected one of {DIRECT_TARGETS}")
         self.statics_ = statics.set_index("unique_id")
@@ -214,7 +268,8 @@ class DirectGlobalModel:
         rng = np.random.default_rng(self.seed)
         zero = rows["y"].to_numpy() == 0
         keep &= ~(zero & (rng.random(len(rows)) < 0.5))
-        design = self._design(rows)
+        lead_of_row = rng.choice(np.asarray(self.leads), size=len(rows))
+        design = self._design(rows, lead_of_row)
         chosen = np.flatnonzero(keep)
         X = design.iloc[chosen]
         y = rows["y"].to_numpy()[chosen]
@@ -222,12 +277,8 @@ class DirectGlobalModel:
         weight = np.where(zero[chosen], 2.0, 1.0)
         if self.holiday_weight != 1.0 and "holiday_on" in X:
             weight = weight * np.where(X["holiday_on"].to_numpy() > 0, self.holiday_weight, 1.0)
-        if self.target == "scaled":
-            target, weight = y / scale, weight * scale
-        elif self.target == "log1p":
-            target = np.log1p(y)
-        else:
-            target = y
+        target, target_weight = self._transform(y, scale)
+        weight = weight * target_weight
         self.columns_ = [c for c in design.columns if c != "_scale"]
         params = {**DIRECT_DEFAULTS, **({"objective": "regression"}
                                         if self.target == "log1p" else {}), **self.params,
@@ -235,13 +286,53 @@ class DirectGlobalModel:
         if params.get("objective") != "tweedie":
             params.pop("tweedie_variance_power", None)
         self.model_ = lgb.LGBMRegressor(**params)
+        extra: dict[str, Any] = {}
+        if windows:
+            valid_X, valid_y, valid_w = self._validation(windows)
+            if len(valid_y):
+                extra = {"eval_set": [(valid_X[self.columns_], valid_y)],
+                         "eval_sample_weight": [valid_w],
+                         "callbacks": [lgb.early_stopping(early_stopping_rounds,
+                                                          verbose=False)]}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.model_.fit(X[self.columns_], target, sample_weight=weight)
+            self.model_.fit(X[self.columns_], target, sample_weight=weight, **extra)
+        best = getattr(self.model_, "best_iteration_", None)
+        self.best_iteration_ = int(best) if best else int(params.get("n_estimators", 100))
         return self
 
-    def predict(self, history: pd.DataFrame, future: pd.DataFrame, h: int) -> pd.DataFrame:
-        """Forecast the ``h`` periods after the end of ``history`` (features in ``future``)."""
+    def _transform(self, y: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.target == "scaled":
+            return y / scale, scale
+        if self.target == "log1p":
+            return np.log1p(y), np.ones(len(y))
+        return y, np.ones(len(y))
+
+    def _validation(self, windows: Sequence[tuple[pd.DataFrame, pd.DataFrame]]
+                    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        designs, targets, weights = [], [], []
+        for known, ahead in windows:
+            h = int(ahead["ds"].nunique())
+            design = self.future_design(known, ahead.drop(columns=["y"]), h)
+            truth = design.keys.merge(
+                ahead[["unique_id", "ds", "y", "censored"]].astype({"unique_id": str}),
+                on=["unique_id", "ds"], how="left")
+            ok = (truth["y"].notna() & ~truth["censored"].fillna(True).astype(bool)).to_numpy()
+            y = truth["y"].to_numpy(dtype="float64")[ok]
+            target, weight = self._transform(y, design.X["_scale"].to_numpy()[ok])
+            designs.append(design.X[ok])
+            targets.append(target)
+            weights.append(weight)
+        return pd.concat(designs), np.concatenate(targets), np.concatenate(weights)
+
+    @property
+    def n_trees(self) -> int:
+        return int(self.model_.booster_.num_trees())
+
+    def future_design(self, history: pd.DataFrame, future: pd.DataFrame, h: int
+                      ) -> FutureDesign:
+        """Inputs of the ``h`` periods after the end of ``history`` (features in ``future``),
+        each step at the shortest trained lead that covers it."""
         if h > self.horizon:
             raise ValueError(f"a direct model fitted for {self.horizon} periods cannot "
                              f"forecast {h}")
@@ -250,12 +341,32 @@ class DirectGlobalModel:
         ahead = future.assign(y=np.nan, censored=False)
         rows = pd.concat([recent, ahead[recent.columns.intersection(ahead.columns)]],
                          ignore_index=True).sort_values(["unique_id", "ds"], ignore_index=True)
-        design = self._design(rows)
-        wanted = (rows["ds"] > history["ds"].max()).to_numpy()
-        X = design[wanted]
+        cutoff = history["ds"].max()
+        steps = pd.date_range(cutoff, periods=self.horizon + 1, freq=self.freq)
+        step_of_row = np.clip(steps.get_indexer(pd.DatetimeIndex(rows["ds"])), 1, self.horizon)
+        leads = np.asarray(self.leads)
+        lead_of_row = leads[np.searchsorted(leads, step_of_row)]
+        design = self._design(rows, lead_of_row)
+        wanted = (rows["ds"] > cutoff).to_numpy()
+        keys = pd.DataFrame({"unique_id": rows["unique_id"].to_numpy()[wanted].astype(str),
+                             "ds": rows["ds"].to_numpy()[wanted]})
+        return FutureDesign(keys, design[wanted])
+
+    def mean(self, design: FutureDesign, num_iteration: int | None = None,
+             neutral: Mapping[str, float] | None = None) -> np.ndarray:
+        """Mean forecast of ``design`` with the first ``num_iteration`` trees (all if None);
+        ``neutral`` replaces signal features (the day without its events)."""
+        X = design.X
+        if neutral:
+            X = X.copy()
+            for name, value in neutral.items():
+                if name in X:
+                    X[name] = value
+            if "live_intensity" in X and "live_planned_units" in neutral:
+                X["live_intensity"] = 0.0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            raw = self.model_.predict(X[self.columns_])
+            raw = self.model_.predict(X[self.columns_], num_iteration=num_iteration)
         raw = np.asarray(raw, dtype="float64")
         if self.target == "scaled":
             mean = raw * X["_scale"].to_numpy()
@@ -263,6 +374,9 @@ class DirectGlobalModel:
             mean = np.expm1(raw)
         else:
             mean = raw
-        return pd.DataFrame({"unique_id": rows["unique_id"].to_numpy()[wanted].astype(str),
-                             "ds": rows["ds"].to_numpy()[wanted],
-                             GLOBAL_MODEL: np.clip(mean, 0.0, None)})
+        return np.clip(mean, 0.0, None)
+
+    def predict(self, history: pd.DataFrame, future: pd.DataFrame, h: int) -> pd.DataFrame:
+        """Forecast the ``h`` periods after the end of ``history`` (features in ``future``)."""
+        design = self.future_design(history, future, h)
+        return design.keys.assign(**{GLOBAL_MODEL: self.mean(design)})

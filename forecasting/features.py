@@ -22,14 +22,17 @@ from pandas.tseries.frequencies import to_offset
 from forecasting.contract import DemandData
 from forecasting.frequency import period_labels
 
-__all__ = ["EVENT_AFTER_DAYS", "EVENT_LEAD_DAYS", "PROMO_AFTER_DAYS", "build_features",
-           "match_scope"]
+__all__ = ["EVENT_AFTER_DAYS", "EVENT_LEAD_DAYS", "PROMO_AFTER_DAYS", "PROMO_LEAD_DAYS",
+           "build_features", "match_scope", "neutral_values"]
 
 EVENT_LEAD_DAYS = 30
 """Days before an event during which ``days to`` is counted (pre-sale build-up)."""
 EVENT_AFTER_DAYS = 14
 PROMO_AFTER_DAYS = 14
 """Days after a promotion during which ``days since`` is counted (post-promotion dip)."""
+PROMO_LEAD_DAYS = 14
+"""Days before a promotion during which ``days to`` is counted: shoppers wait for a
+announced deal (pre-promotion dip)."""
 _MAX_PROMO_KINDS = 6
 
 
@@ -181,9 +184,36 @@ def _promotion_features(cols: _Columns, series: pd.DataFrame, promotions: pd.Dat
     for kind in kinds:
         hit = kind_of_row[rid] == kind
         cols.put(f"promo_kind_{_slug(kind)}", sid[hit], day[hit], 1.0)
+    # Several promotions at once (a coupon on top of a platform deal) add up.
+    cols.put("promo_count", sid, day, 1.0, how="sum")
     sid, rid, day = _spans(pairs, last + 1, last + PROMO_AFTER_DAYS)
     cols.put("promo_days_after", sid, day, (day - last[rid]).astype(float), how="min",
              default=float(PROMO_AFTER_DAYS + 1))
+    sid, rid, day = _spans(pairs, first - PROMO_LEAD_DAYS, first - 1)
+    cols.put("promo_days_before", sid, day, (first[rid] - day).astype(float), how="min",
+             default=float(PROMO_LEAD_DAYS + 1))
+    _cannibalisation(cols, series)
+
+
+def _cannibalisation(cols: _Columns, series: pd.DataFrame) -> None:
+    """``promo_peer_share``: the share of the *other* series of the same category and channel
+    on promotion that day. A SKU whose siblings are on deal loses sales to them; a SKU
+    without a category has no peers (0)."""
+    active = cols.values.get("promo_active")
+    category = series["category"]
+    if active is None or category.isna().all():
+        return
+    days = cols.days
+    sid, day = days.day_rows()
+    group = pd.factorize(category.fillna("").astype(str) + "|" + series["channel"].astype(str))[0]
+    known = category.notna().to_numpy()[sid]
+    keys = pd.DataFrame({"g": group[sid], "day": day})
+    on = np.minimum(active, 1.0)
+    total = pd.Series(on).groupby([keys["g"], keys["day"]]).transform("sum").to_numpy()
+    count = keys.groupby(["g", "day"])["g"].transform("size").to_numpy()
+    peers = np.divide(total - on, count - 1, out=np.zeros(len(on)), where=count > 1)
+    cols.values["promo_peer_share"] = np.where(known, peers, 0.0)
+    cols.defaults["promo_peer_share"] = 0.0
 
 
 def _livestream_features(cols: _Columns, series: pd.DataFrame, streams: pd.DataFrame) -> None:
@@ -271,6 +301,35 @@ def _price_features(cols: _Columns, series: pd.DataFrame, prices: pd.DataFrame,
     regular = price.groupby(sid).transform(lambda s: s.rolling(91, min_periods=1).median())
     cols.values["price"] = price.to_numpy()
     cols.values["price_ratio"] = (price / regular).fillna(1.0).to_numpy()
+
+
+_NEUTRAL_PREFIXES: tuple[tuple[str, float], ...] = (
+    ("promo_days_after", float(PROMO_AFTER_DAYS + 1)),
+    ("promo_days_before", float(PROMO_LEAD_DAYS + 1)),
+    ("promo_day", -1.0),
+    ("promo_days_to_end", -1.0),
+    ("price_ratio", 1.0),
+)
+
+
+def neutral_values(columns: Sequence[str]) -> dict[str, float]:
+    """For each signal feature among ``columns``, its value on a day without promotions,
+    livestreams, festivals or price changes (closures and the price level stay as they are).
+
+    The engine predicts the global model once more with these values to read off the lift
+    of a day's events, which it then applies to the per-series models that see no signals.
+    """
+    out: dict[str, float] = {}
+    for name in columns:
+        if name in ("closed", "price"):
+            continue
+        if name.startswith("ev_") and name.endswith("_to"):
+            out[name] = float(EVENT_LEAD_DAYS + 1)
+        elif name.startswith("ev_") and name.endswith("_after"):
+            out[name] = float(EVENT_AFTER_DAYS + 1)
+        else:
+            out[name] = next((v for p, v in _NEUTRAL_PREFIXES if name.startswith(p)), 0.0)
+    return out
 
 
 def _slug(text: str) -> str:
