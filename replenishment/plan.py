@@ -257,9 +257,10 @@ def _phased(items: pd.DataFrame, scenarios: DemandScenarios, inputs_channel: pd.
     capacity = supplier_capacity(supply, suppliers, config)
     unconstrained = review_plan(inputs, scenarios, offset, receipts, days, config,
                                 _fixed_first(first, len(items), days, inputs))
+    unit_cost = items["unit_cost"].to_numpy(float)
     built = build_ahead(unconstrained.qty, suppliers.get_indexer(pd.Index(items["supplier"])),
-                        capacity,
-                        inputs.case_pack)
+                        capacity, inputs.case_pack, unit_cost * config.holding_cost_rate,
+                        items["price"].fillna(items["unit_cost"]).to_numpy(float))
     decision = optimise_firm(items, inputs, firm, target, built, supply, suppliers, config)
     fixed = built.qty.copy()
     fixed[:, 0] = decision.plan.items["qty"].to_numpy(float)

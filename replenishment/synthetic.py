@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from replenishment.multiperiod import PeriodTerms
 from replenishment.optimizer import OrderProblem
 
-__all__ = ["synthetic_order_problem"]
+__all__ = ["synthetic_order_problem", "synthetic_period_problem"]
 
 
 def synthetic_order_problem(
@@ -66,3 +67,34 @@ def synthetic_order_problem(
     volume = None if volume_share is None else float(
         volume_share * (need * items["volume_m3"]).sum())
     return OrderProblem(items, demand.astype(float), suppliers, budget, volume)
+
+
+def synthetic_period_problem(n_skus: int, n_suppliers: int, periods: int = 13,
+                             seed: int = 0) -> tuple[np.ndarray, PeriodTerms]:
+    """A seeded multi-period problem: weekly need per SKU (lognormal level, mean ~40 units,
+    with a festival peak of 4x in weeks 5-6 and a livestream spike of 3x for a fifth of the
+    SKUs in a random week), case packs of 1-24, MOQs of 0-4 cases, supplier capacity 1.3x
+    its mean week (so the peaks must be built ahead) and a minimum order value of 20% of a
+    mean week's value; holding 0.25/year of cost per week, stock-out cost the price (2x cost).
+    """
+    rng = np.random.default_rng(seed)
+    level = rng.lognormal(np.log(30), 0.8, n_skus)
+    lift = np.ones((n_skus, periods))
+    lift[:, 4:6] = 4.0
+    spiking = rng.random(n_skus) < 0.2
+    lift[spiking, rng.integers(0, periods, spiking.sum())] *= 3.0
+    need = np.round(level[:, None] * lift * rng.gamma(8, 1 / 8, (n_skus, periods)))
+    supplier = rng.integers(0, n_suppliers, n_skus)
+    pack = rng.choice([1, 6, 12, 24], n_skus).astype(float)
+    moq = rng.integers(0, 5, n_skus) * pack
+    cost = rng.uniform(5, 200, n_skus)
+    weekly = need.mean(axis=1)
+    mean_week = np.bincount(supplier, weekly, n_suppliers)
+    mean_value = np.bincount(supplier, weekly * cost, n_suppliers)
+    terms = PeriodTerms(
+        supplier=supplier, case_pack=pack, moq=moq, unit_cost=cost,
+        holding=cost * 0.25 * 7 / 365, stockout=2 * cost,
+        capacity=np.maximum(np.ceil(1.3 * mean_week), 24.0),
+        min_order_value=0.2 * mean_value,
+    )
+    return need, terms
