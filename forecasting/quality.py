@@ -10,7 +10,9 @@ A period is *low* when it sells at most :data:`COLLAPSE_SHARE` (20%) of the seri
 mean of its last :func:`reference_periods` usable periods before it (8 weeks; flagged
 stockouts and closures are not usable). A run of consecutive low periods is suspected when its
 total is too small for that rate: under a negative binomial with the rate as mean and the
-dispersion of the same reference periods (at least :data:`MIN_DISPERSION`), or under the
+dispersion of the same reference periods (at least :data:`MIN_DISPERSION`; the rate taken at
+the 5% lower bound, :data:`RATE_CONFIDENCE`, given the units those periods sold, so a slow
+mover's seven sales in eight weeks do not make a long quiet spell look rare), or under the
 series' own share of low periods (taken as independent), whichever is larger, the probability
 of selling so little for so long is below :data:`FAMILY_PROBABILITY` (1e-3) once multiplied
 by the number of usable periods of the series (a series of 700 days has 700 chances to show a
@@ -36,7 +38,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.stats import nbinom
+from scipy.stats import gamma, nbinom
 
 __all__ = [
     "COLLAPSE_SHARE",
@@ -45,6 +47,7 @@ __all__ = [
     "FAMILY_PROBABILITY",
     "MAX_DAYS",
     "MIN_DISPERSION",
+    "RATE_CONFIDENCE",
     "REASONS",
     "SEASONAL_SHARE",
     "on_hand_by_sku",
@@ -57,6 +60,7 @@ FAMILY_PROBABILITY = 1e-3
 CONFIRMED_PROBABILITY = 0.05
 MIN_DISPERSION = 0.05
 SEASONAL_SHARE = 0.5
+RATE_CONFIDENCE = 0.05
 MAX_DAYS = 91
 _REFERENCE_DAYS = 56
 DATA_QUALITY_COLUMNS = [
@@ -83,10 +87,10 @@ def on_hand_by_sku(inventory: pd.DataFrame | None) -> dict[str, float]:
 
 
 def _trailing(y: np.ndarray, keep: np.ndarray, first: np.ndarray, window: int,
-              min_count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and variance of the last ``window`` kept values strictly before each row of the
-    same series (rows grouped by series; ``first`` = each row's series start); NaN where
-    fewer than ``min_count`` are kept."""
+              min_count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, variance and count of the last ``window`` kept values strictly before each row
+    of the same series (rows grouped by series; ``first`` = each row's series start); NaN
+    where fewer than ``min_count`` are kept."""
     kept_before = np.r_[0, np.cumsum(keep)]
     values = y[keep]
     s1 = np.r_[0.0, np.cumsum(values)]
@@ -98,7 +102,7 @@ def _trailing(y: np.ndarray, keep: np.ndarray, first: np.ndarray, window: int,
     safe = np.where(ok, count, 1.0)
     mean = (s1[before] - s1[lo]) / safe
     var = np.maximum((s2[before] - s2[lo]) / safe - mean * mean, 0.0)
-    return np.where(ok, mean, np.nan), np.where(ok, var, np.nan)
+    return np.where(ok, mean, np.nan), np.where(ok, var, np.nan), count
 
 
 def _runs(flag: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +142,8 @@ def _seasonal(y: np.ndarray, kept: np.ndarray, first: np.ndarray, start: np.ndar
 def _detect(y: np.ndarray, usable: np.ndarray, excluded: np.ndarray, codes: np.ndarray,
             first: np.ndarray, window: int, year: int) -> dict[str, np.ndarray]:
     """One pass: low runs against the rate of usable, non-excluded periods."""
-    rate, variance = _trailing(y, usable & ~excluded, first, window, max(4, window // 2))
+    rate, variance, count = _trailing(y, usable & ~excluded, first, window,
+                                      max(4, window // 2))
     # A rate of zero keeps zeros low (0 <= 0), so a long zero run is one run, not one per
     # reference window; a run starting at a zero rate is never suspected (probability 1).
     low = usable & ~np.isnan(rate) & (y <= COLLAPSE_SHARE * np.nan_to_num(rate))
@@ -149,7 +154,12 @@ def _detect(y: np.ndarray, usable: np.ndarray, excluded: np.ndarray, codes: np.n
     n_usable = np.bincount(codes, weights=usable.astype(float))[codes[start]]
     n_low = np.bincount(codes, weights=low.astype(float))[codes[start]]
     share = (n_low - periods + 0.5) / np.maximum(n_usable - periods + 1.0, 1.0)
-    probability = _run_probability(sold, periods, rate[start], variance[start],
+    # The rate is measured on a few weeks: test against its cautious value, the 5% lower
+    # bound given the units sold then (7 sales in 8 weeks say little, 4,000 say a lot).
+    n_ref = np.maximum(count[start], 1.0)
+    cautious = gamma.ppf(RATE_CONFIDENCE, np.maximum(rate[start] * n_ref, 1e-9),
+                         scale=1.0 / n_ref)
+    probability = _run_probability(sold, periods, cautious, variance[start],
                                    np.clip(share, 0.0, 1.0))
     seasonal = _seasonal(y, usable, first, start, end, rate[start], year)
     probability = np.where(seasonal, 1.0, probability)
