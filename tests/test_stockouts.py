@@ -11,7 +11,7 @@ from forecasting.config import ForecastConfig
 from forecasting.contract import DemandData
 from forecasting.engine import Forecaster, ForecastResult
 from forecasting.quality import DATA_QUALITY_COLUMNS
-from replenishment.alerts import ALERT_COLUMNS, build_alerts
+from replenishment.alerts import ALERT_COLUMNS, build_alerts, data_quality_alerts
 from replenishment.config import PlanningConfig
 
 RATES = {"K0": 80.0, "K1": 50.0, "K2": 120.0, "K3": 30.0, "K4": 15.0, "K5": 60.0}
@@ -111,3 +111,36 @@ def test_alert_names_the_sku_channel_and_dates(
     assert found.loc["K0", "channel"] == "tmall"
     assert found.loc["K0", "value_at_risk"] == pytest.approx(10.0 * 80 * GAP, rel=0.1)
     assert found.loc["K2", "message"].startswith("stockout on tmall")
+
+
+def test_alerts_cover_recent_runs_only_and_keep_their_id_while_a_run_goes_on() -> None:
+    as_of = pd.Timestamp("2025-03-31")
+
+    def run(sku: str, start: str, end: str, reason: str, on_hand: float) -> dict[str, object]:
+        first, last = pd.Timestamp(start), pd.Timestamp(end)
+        days = (last - first).days + 1
+        return {"sku": sku, "channel": "jd", "start": first, "end": last, "days": days,
+                "expected_units": 10.0 * days, "sold_units": 0.0, "probability": 1e-9,
+                "on_hand": on_hand, "reason": reason, "censored": reason != "dormant"}
+
+    table = pd.DataFrame([
+        run("A", "2025-03-20", "2025-03-31", "stockout", 0.0),
+        run("B", "2025-03-25", "2025-03-31", "listing", 250.0),
+        run("C", "2025-02-20", "2025-03-10", "unknown_stock", np.nan),
+        run("D", "2024-11-01", "2025-03-31", "dormant", np.nan),
+        run("E", "2024-12-01", "2024-12-20", "unknown_stock", np.nan),  # long over
+    ], columns=DATA_QUALITY_COLUMNS)
+    items = pd.DataFrame({"sku": list("ABCDE"), "supplier": "S", "category": "c",
+                          "price": 2.0})
+    found = data_quality_alerts(table, items, as_of).set_index("sku")
+    assert set(found.index) == {"A", "B", "C", "D"}
+    assert (found["kind"] == "suspected_stockout").all()
+    assert found.loc["A", "message"].startswith("stockout on jd 2025-03-20 to 2025-03-31")
+    assert "250 units on hand: check the shop page" in found.loc["B", "message"]
+    assert found.loc["C", "message"].startswith("suspected stockout / listing problem on jd")
+    assert "forecast as low demand" in found.loc["D", "message"]
+    assert found.loc["A", "value_at_risk"] == pytest.approx(2.0 * 10.0 * 12)
+    # The same run a day longer is the same problem: same alert id.
+    later = table.assign(end=table["end"] + pd.Timedelta(days=1))
+    again = data_quality_alerts(later, items, as_of + pd.Timedelta(days=1)).set_index("sku")
+    assert again.loc["A", "alert_id"] == found.loc["A", "alert_id"]
