@@ -18,8 +18,9 @@ from flows.config import Settings
 from flows.errors import UserError
 from flows.storage.sources.folder import RawTables, read_folder
 from flows.storage.sources.http import SignalsLimits, SignalsResult, fetch_signals
+from flows.storage.sources.mapping import apply_mappings, parse_user_tables
 from flows.storage.sources.sql import read_sql, write_sql
-from replenishment.contract import PLANNING_TABLES, Dataset, parse_dataset
+from replenishment.contract import PLANNING_TABLES, Dataset
 
 __all__ = [
     "RawTables",
@@ -27,6 +28,7 @@ __all__ = [
     "fetch_signals",
     "fetch_signals_for",
     "load_dataset",
+    "parse_user_tables",
     "read_folder",
     "read_raw",
     "read_sql",
@@ -40,18 +42,21 @@ def read_raw(settings: Settings, folder: Path | None = None) -> tuple[RawTables,
     """The raw tables and a description of where they came from.
 
     Precedence: ``folder`` (the command line), then ``data.folder`` of the config, then the
-    database URL held by the environment variable ``data.sql_url_env``.
+    database URL held by the environment variable ``data.sql_url_env``. Columns are renamed
+    to the contract's by ``data.preset`` and ``data.tables.NAME.columns``.
     """
     chosen = folder or settings.data.folder
     if chosen is not None:
-        return read_folder(chosen), f"folder {chosen}"
+        raw = read_folder(chosen, settings.data.tables)
+        return apply_mappings(raw, settings.data), f"folder {chosen}"
     env = settings.data.sql_url_env
     if env:
         url = os.environ.get(env, "").strip()
         if not url:
             raise UserError(f"the config reads data from the database URL in the environment "
                             f"variable {env}, which is not set")
-        return read_sql(url), f"database {sa.make_url(url).render_as_string(hide_password=True)}"
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+        return apply_mappings(read_sql(url), settings.data), f"database {shown}"
     raise UserError(
         "no dataset given: pass --data DIR (a folder of NAME.csv / NAME.parquet tables), or set "
         "data.folder or data.sql_url_env in the config file given with --config"
@@ -101,7 +106,7 @@ def load_dataset(
         warnings = signals.warnings
         origin += " + signals API"
     required = PLANNING_TABLES if require is None else tuple(require)
-    dataset = parse_dataset(raw, settings.timezone, required)
+    dataset = parse_user_tables(raw, settings.timezone, required)
     return dataset, summarize(dataset, raw, origin, warnings)
 
 

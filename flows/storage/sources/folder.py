@@ -1,4 +1,9 @@
-"""Read a dataset folder: one ``NAME.csv`` or ``NAME.parquet`` per table of the contract.
+"""Read a dataset folder: one ``NAME.csv``, ``NAME.parquet`` or ``NAME.xlsx``/``.xls`` per
+table of the contract, or the file the config names for it (``data.tables.NAME.file``).
+
+A CSV's encoding is detected (UTF-8 with or without BOM, else GB18030/GBK; see
+:mod:`flows.storage.sources.encoding`) unless the config names it; workbooks are read by
+:mod:`flows.storage.sources.excel`.
 
 CSV cells are read as text (the contract does the typing, so a bad cell becomes a clear problem
 rather than a silently coerced column). Only an empty cell is missing: ``None``, ``NULL``,
@@ -13,33 +18,41 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
+from flows.config import TableFormat
 from flows.errors import SourceError
+from flows.storage.sources.encoding import detect_encoding, encoding_problem, normalise_encoding
+from flows.storage.sources.excel import EXCEL_SUFFIXES, read_excel_table
 from forecasting.contract import DataContractError, Problem
 from replenishment.contract import TABLE_NAMES
 
 __all__ = ["RawTables", "read_folder", "table_files"]
 
 RawTables = dict[str, tuple[pd.DataFrame, str]]
-_SUFFIXES = (".csv", ".parquet")
+_SUFFIXES = (".csv", ".parquet", *EXCEL_SUFFIXES)
 _PANDAS_LINE = re.compile(r"line (\d+)")
 
 
-def table_files(folder: Path) -> dict[str, list[Path]]:
-    """The candidate files of each contract table in ``folder`` (names matched ignoring case)."""
+def table_files(folder: Path, named: Mapping[str, str] | None = None) -> dict[str, list[Path]]:
+    """The candidate files of each contract table in ``folder`` (names matched ignoring case);
+    ``named`` gives a table's own file name (an ERP export's), which then is its only file."""
     found: dict[str, list[Path]] = {}
     for path in sorted(folder.iterdir()):
         stem, suffix = path.stem.lower(), path.suffix.lower()
         if path.is_file() and suffix in _SUFFIXES and stem in TABLE_NAMES:
             found.setdefault(stem, []).append(path)
+    for table, name in (named or {}).items():
+        found[table] = [folder / name]
     return found
 
 
-def read_folder(path: str | Path) -> RawTables:
-    """Map each table found in ``path`` to ``(raw frame, file name)``.
+def read_folder(path: str | Path, formats: Mapping[str, TableFormat] | None = None) -> RawTables:
+    """Map each table found in ``path`` to ``(raw frame, file name)``; ``formats`` (the
+    config's ``data.tables``) gives a table's file name, CSV encoding or Excel sheet.
 
     Raises :class:`SourceError` when the folder does not exist and
     :class:`DataContractError` naming every file that cannot be read.
@@ -53,7 +66,9 @@ def read_folder(path: str | Path) -> RawTables:
         )
     tables: RawTables = {}
     problems: list[Problem] = []
-    for name, files in table_files(folder).items():
+    formats = formats or {}
+    named = {table: f.file for table, f in formats.items() if f.file}
+    for name, files in table_files(folder, named).items():
         if len(files) > 1:
             names = " and ".join(f.name for f in files)
             problems.append(Problem(
@@ -62,7 +77,7 @@ def read_folder(path: str | Path) -> RawTables:
             ))
             continue
         try:
-            tables[name] = (_read_table(files[0]), files[0].name)
+            tables[name] = (_read_table(files[0], formats.get(name)), files[0].name)
         except DataContractError as err:
             problems += err.problems
     if problems:
@@ -70,10 +85,16 @@ def read_folder(path: str | Path) -> RawTables:
     return tables
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, table_format: TableFormat | None = None) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataContractError([Problem(
+            source=path.name, expected=f"the file named in data.tables, in {path.parent}")])
     if path.suffix.lower() == ".parquet":
         return _read_parquet(path)
-    return _read_csv(path)
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return read_excel_table(path, table_format.sheet if table_format else None)
+    given = table_format.encoding if table_format else None
+    return _read_csv(path, normalise_encoding(given) if given else detect_encoding(path))
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -86,16 +107,16 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         )]) from err
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, encoding: str = "utf-8-sig") -> pd.DataFrame:
     try:
-        _check_header(path)
+        _check_header(path, encoding)
         frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig",
+            path, dtype=str, keep_default_na=False, na_values=[], encoding=encoding,
             # Blank lines are kept so row numbers match what a spreadsheet shows.
             skip_blank_lines=False,
         )
     except UnicodeDecodeError as err:
-        raise DataContractError([_encoding_problem(path)]) from err
+        raise DataContractError([encoding_problem(path, path.read_bytes(), encoding)]) from err
     except pd.errors.EmptyDataError as err:
         raise DataContractError([Problem(
             source=path.name, row=1, expected="a header row naming the columns (the file is empty)",
@@ -110,9 +131,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return _drop_trailing_blank_rows(frame)
 
 
-def _check_header(path: Path) -> None:
+def _check_header(path: Path, encoding: str = "utf-8-sig") -> None:
     """Refuse a header that names a column twice; the message names the file and column."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with path.open(encoding=encoding, newline="") as handle:
         header = next(csv.reader(handle), [])
     names = [name.strip() for name in header]
     repeated = sorted({name for name in names if name and names.count(name) > 1})
@@ -134,16 +155,3 @@ def _drop_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
         end -= 1
     return frame.iloc[:end]
 
-
-def _encoding_problem(path: Path) -> Problem:
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        return Problem(
-            source=path.name, row=line, value=f"bytes {data[err.start:err.start + 4].hex(' ')}",
-            expected="UTF-8 text (in Excel: Save As 'CSV UTF-8'; exports in GBK must be "
-                     "converted)",
-        )
-    return Problem(source=path.name, expected="UTF-8 text")
