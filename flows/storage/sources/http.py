@@ -232,7 +232,8 @@ def _fetch_rows(
 ) -> list[dict[str, Any]]:
     """Every row of every page, each page retried on transient failures, within ``limits``."""
     retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(retries + 1),
+        stop=tenacity.stop_after_attempt(retries + 1)
+        | tenacity.stop_after_delay(limits.max_seconds),
         wait=_wait(backoff_s),
         retry=tenacity.retry_if_exception_type(_Transient),
         reraise=True,
@@ -251,7 +252,8 @@ def _fetch_rows(
         try:
             payload = retrying(_get_page, client, page, token_env, headers, budget)
         except _Transient as err:
-            raise SourceError(f"{err} (gave up after {retries + 1} attempts)") from err
+            tries = retrying.statistics.get("attempt_number", retries + 1)
+            raise SourceError(f"{err} (gave up after {tries} attempts)") from err
         items, nxt = _page_rows(payload, _public_url(page))
         rows += items
         page = page.join(nxt) if nxt else None
