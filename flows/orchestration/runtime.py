@@ -85,6 +85,11 @@ def prepare_prefect_environment(start_server: bool = True) -> None:
     if start_server and not api_url_configured():
         server = start_temporary_server()
         os.environ["PREFECT_API_URL"] = server.api_url
+        if "prefect.context" in sys.modules:
+            # Prefect already read its settings when imported: have it read them again.
+            from prefect.context import refresh_global_settings_context
+
+            refresh_global_settings_context()
     for name in _RUN_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, UserErrorTracebacks) for f in logger.filters):
