@@ -554,3 +554,15 @@ def test_the_notification_ledger_is_shared_and_held_across_stores(store_url: str
             order.append("first")
         waiting.join(timeout=10)
     assert order == ["first", "second"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permission bits")
+def test_a_read_only_store_folder_is_a_store_error(tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(StoreError, match=r"state/runs\.db"):
+            _use(_sqlite_url(folder / "runs.db"))
+    finally:
+        folder.chmod(0o755)
