@@ -42,7 +42,12 @@ from forecasting.metrics import point_metrics, quantile_label, seasonal_scale
 from forecasting.models import GLOBAL_MODEL, GlobalModel
 from forecasting.panel import Panel, build_panel, future_grid
 from forecasting.parallel import spread_stats_forecast
-from forecasting.quality import DATA_QUALITY_COLUMNS, on_hand_by_sku, suspected_stockouts
+from forecasting.quality import (
+    DATA_QUALITY_COLUMNS,
+    on_hand_by_sku,
+    stopped_skus,
+    suspected_stockouts,
+)
 from forecasting.scenarios import DemandScenarios
 from forecasting.setup import (
     EARLY_STOPPING_ROUNDS,
@@ -167,6 +172,7 @@ class Forecaster:
         ``data_quality``."""
         cfg = self.config
         self.on_hand_ = on_hand_by_sku(inventory)
+        self.stopped_ = stopped_skus(products)
         self.freq_ = resolve_freq(data, cfg)
         self.season_ = cfg.season_length or season_length(self.freq_)
         self.origin_ = origin_of(data, self.freq_, as_of)
@@ -259,7 +265,7 @@ class Forecaster:
         history = rows["ds"] <= self.origin_
         self.data_quality_, suspected = suspected_stockouts(
             rows.loc[history, ["unique_id", "ds", "y", "censored"]], panel.series,
-            _days_in_period(self.freq_), self.on_hand_)
+            _days_in_period(self.freq_), self.on_hand_, self.stopped_)
         rows.loc[history, "censored"] = rows.loc[history, "censored"].to_numpy() | (
             suspected & cfg.censor_stockouts)
         imputed = impute_censored(rows[history], window=4 * self.season_ if self.season_ < 20

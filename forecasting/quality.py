@@ -29,12 +29,14 @@ that reaches the origin: none on hand confirms a stockout (the run needs only a 
 below :data:`CONFIRMED_PROBABILITY`, 0.05, without the multiplication), stock on hand with no
 sales points at the listing. A run longer than :data:`MAX_DAYS` (91) is reported as
 ``dormant`` and not censored: a quarter without sales is a discontinued, seasonal or
-delisted SKU to confirm, not demand to forecast at its old rate.
+delisted SKU to confirm, not demand to forecast at its old rate. SKUs whose product
+``status`` says they are no longer sold (:data:`STOPPED_STATUSES`) are never suspected: on
+the sample brand every run found before this rule (51 of 1,174 series) was a discontinued SKU.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -50,8 +52,10 @@ __all__ = [
     "RATE_CONFIDENCE",
     "REASONS",
     "SEASONAL_SHARE",
+    "STOPPED_STATUSES",
     "on_hand_by_sku",
     "reference_periods",
+    "stopped_skus",
     "suspected_stockouts",
 ]
 
@@ -61,6 +65,7 @@ CONFIRMED_PROBABILITY = 0.05
 MIN_DISPERSION = 0.05
 SEASONAL_SHARE = 0.5
 RATE_CONFIDENCE = 0.05
+STOPPED_STATUSES = frozenset({"discontinued", "inactive", "delisted"})
 MAX_DAYS = 91
 _REFERENCE_DAYS = 56
 DATA_QUALITY_COLUMNS = [
@@ -76,6 +81,15 @@ REASONS = ("stockout", "listing", "unknown_stock", "dormant")
 def reference_periods(days_per_period: int) -> int:
     """Periods whose mean is a series' rate: 8 weeks (56 days, 8 weeks, at least 8)."""
     return max(8, _REFERENCE_DAYS // max(days_per_period, 1))
+
+
+def stopped_skus(products: pd.DataFrame | None) -> frozenset[str]:
+    """SKUs whose ``status`` says they are no longer sold (:data:`STOPPED_STATUSES`)."""
+    if products is None or products.empty or "status" not in products:
+        return frozenset()
+    status = products["status"].astype("string").str.strip().str.lower()
+    return frozenset(products.loc[status.isin(list(STOPPED_STATUSES)).fillna(False).to_numpy(),
+                                  "sku"].astype(str))
 
 
 def on_hand_by_sku(inventory: pd.DataFrame | None) -> dict[str, float]:
@@ -172,6 +186,7 @@ def suspected_stockouts(
     series: pd.DataFrame,
     days_per_period: int,
     on_hand: Mapping[str, float] | None = None,
+    stopped: Collection[str] = (),
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The data-quality table (:data:`DATA_QUALITY_COLUMNS`, one row per suspected run) and a
     mask of the ``history`` rows to censor.
@@ -179,10 +194,13 @@ def suspected_stockouts(
     ``history``: ``unique_id, ds, y, censored`` sorted by series then date, contiguous, ending
     at the origin (already censored rows, flagged stockouts and closures, are neither counted
     in the rate nor flagged again); ``series``: ``unique_id, sku, channel``; ``on_hand``: units
-    per SKU at the origin, where known.
+    per SKU at the origin, where known; ``stopped``: SKUs no longer sold (discontinued,
+    inactive, delisted), whose zeros are explained and never suspected.
     """
     y = history["y"].to_numpy(dtype="float64")
-    usable = ~history["censored"].to_numpy(dtype=bool)
+    stopped_ids = series.loc[series["sku"].astype(str).isin(set(stopped)), "unique_id"]
+    usable = ~history["censored"].to_numpy(dtype=bool) & ~history["unique_id"].isin(
+        stopped_ids).to_numpy()
     codes = pd.factorize(history["unique_id"], sort=False)[0]
     new = np.r_[True, codes[1:] != codes[:-1]] if len(codes) else np.zeros(0, dtype=bool)
     first = np.flatnonzero(new)[np.cumsum(new) - 1] if len(codes) else codes

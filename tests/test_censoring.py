@@ -8,7 +8,7 @@ import pandas as pd
 
 from forecasting.censoring import impute_censored
 from forecasting.panel import build_panel
-from forecasting.quality import MAX_DAYS, suspected_stockouts
+from forecasting.quality import MAX_DAYS, stopped_skus, suspected_stockouts
 
 DATES = pd.date_range("2024-01-01", periods=400, freq="D")
 
@@ -102,3 +102,14 @@ def test_seasonal_off_season_and_dormant_runs_are_not_censored() -> None:
     dormant = table[table["sku"] == "D"].iloc[0]
     assert (dormant["reason"], dormant["days"], dormant["censored"]) == ("dormant", 210, False)
     assert not mask.any()
+
+
+def test_skus_no_longer_sold_are_never_suspected() -> None:
+    rng = np.random.default_rng(9)
+    units = rng.poisson(50.0, len(DATES)).astype(float)
+    units[-40:] = 0.0  # sold out and dropped from the range
+    history, info = _panel({"OLD": units, "NEW": units.copy()})
+    products = pd.DataFrame({"sku": ["OLD", "NEW"], "status": ["Discontinued", "active"]})
+    table, mask = suspected_stockouts(history, info, 1, stopped=stopped_skus(products))
+    assert table["sku"].tolist() == ["NEW"]
+    assert mask.sum() == 40
