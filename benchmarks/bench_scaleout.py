@@ -30,6 +30,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -113,26 +114,33 @@ def _tree_cpu() -> float:
 
 
 @contextmanager
-def _cluster(engine: str, workers: int) -> Iterator[None]:
+def _cluster(engine: str, workers: int) -> Iterator[Executor | None]:
+    """The executor the engine spreads its per-series models over (None: this process); for
+    ``fugue`` the cluster's client is only made current for Dask dataframes."""
     if engine == "local":
-        yield
+        yield None
         return
-    from forecasting.distributed import dask_client
+    from distributed import Client, LocalCluster
 
-    with dask_client(workers=workers, processes=True):
-        yield
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                     dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client.get_executor() if engine == "dask" else None
 
 
-def _stats_call(engine: str, history: pd.DataFrame) -> Callable[[], object]:
+def _stats_call(engine: str, history: pd.DataFrame, executor: Executor | None
+                ) -> Callable[[], object]:
     from forecasting.config import STATS_MODEL_NAMES
-    from forecasting.models import stats_forecast
+    from forecasting.parallel import spread_stats_forecast
 
     volume = history.groupby("unique_id")["y"].sum().sort_values(ascending=False)
     ets_ids = list(volume.index[:_ETS_SERIES])
     if engine == "fugue":
         return _fugue_call(history)
-    return lambda: stats_forecast(history, _HORIZON, "D", 7, STATS_MODEL_NAMES, ets_ids,
-                                  engine="dask" if engine == "dask" else "local")
+    return lambda: spread_stats_forecast(history, _HORIZON, "D", 7, STATS_MODEL_NAMES, ets_ids,
+                                         executor=executor)
 
 
 def _fugue_call(history: pd.DataFrame) -> Callable[[], object]:
@@ -155,7 +163,7 @@ def _fugue_call(history: pd.DataFrame) -> Callable[[], object]:
     return run
 
 
-def _whole_call(engine: str, skus: int) -> Callable[[], object]:
+def _whole_call(skus: int, executor: Executor | None) -> Callable[[], object]:
     from flows.sample import generate_brand
     from forecasting.config import ForecastConfig
     from forecasting.engine import forecast
@@ -163,22 +171,23 @@ def _whole_call(engine: str, skus: int) -> Callable[[], object]:
 
     brand = generate_brand(skus=skus, days=730)
     dataset = parse_dataset({name: (frame, name) for name, frame in brand.tables.items()})
-    config = ForecastConfig(engine="dask" if engine == "dask" else "local")
-    return lambda: forecast(dataset.demand, config, products=dataset.supply.products)
+    config = ForecastConfig()
+    return lambda: forecast(dataset.demand, config, products=dataset.supply.products,
+                            executor=executor)
 
 
 def measure(engine: str, stage: str, size: int, workers: int) -> Measurement:
     """One measurement in this process (see the module docstring)."""
     warnings.simplefilter("ignore")
     start = time.perf_counter()
-    with _cluster(engine, workers):
+    with _cluster(engine, workers) as executor:
         startup = time.perf_counter() - start
-        _stats_call(engine, synthetic_history(max(4 * workers, 8), days=60))()  # warm-up
+        _stats_call(engine, synthetic_history(max(4 * workers, 8), days=60), executor)()
         if stage == "stats":
-            call = _stats_call(engine, synthetic_history(size))
+            call = _stats_call(engine, synthetic_history(size), executor)
             series = size
         else:
-            call = _whole_call(engine, size)
+            call = _whole_call(size, executor)
             series = 0
         cpu_before = _tree_cpu()
         with _TreeSampler() as memory:

@@ -89,7 +89,7 @@ def main() -> None:
     planning = simulation_planning_config(PlanningConfig(), settings.target_fill_rate,
                                           settings.review_days)
     config = simulation_forecast_config(
-        ForecastConfig(global_model=not args.stats_only, n_jobs=os.cpu_count() or 1),
+        ForecastConfig(global_model=not args.stats_only),
         settings.review_days, settings.forecast_every,
         planning_horizon(dataset.supply.suppliers, planning))
     started = time.perf_counter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["STATS_MODEL_NAMES", "ForecastConfig"]
 
@@ -18,8 +18,12 @@ class ForecastConfig(BaseModel):
 
     Where the work runs (threads, an executor, a cluster) is not a forecasting setting: the
     caller passes it to :class:`forecasting.engine.Forecaster` (``executor``, ``n_jobs``), so
-    the same config gives the same forecast on a laptop or a cluster.
+    the same config gives the same forecast on a laptop or a cluster. Unknown keys are
+    refused rather than ignored: ``engine`` or ``n_jobs`` left in an old config file would
+    otherwise be dropped without a word.
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     horizon: int | None = Field(
         None, ge=1, description="Periods to forecast past the origin; None: as long as "

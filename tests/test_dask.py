@@ -14,6 +14,7 @@ import pytest
 import yaml
 from distributed import Client, LocalCluster, get_task_stream
 from forecasting_synth import synthetic_demand
+from pydantic import ValidationError
 
 from flows.commands import main
 from flows.config import ExecutionSettings, load_settings
@@ -48,6 +49,9 @@ def test_the_forecast_config_holds_no_execution_settings() -> None:
     """Where the work runs is passed to the Forecaster, never configured in the core (that
     the core imports no Dask is tests/test_architecture.py's)."""
     assert not {"engine", "dask_address", "n_jobs"} & set(ForecastConfig.model_fields)
+    # Left in an old config file, they are refused rather than silently ignored.
+    with pytest.raises(ValidationError, match="engine"):
+        ForecastConfig.model_validate({"horizon": 14, "engine": "dask"})
 
 
 def test_chunks_keep_series_whole_and_spread_the_costly_ones() -> None:

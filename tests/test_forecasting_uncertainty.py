@@ -53,8 +53,8 @@ def test_correlated_paths_widen_the_window_sum_but_keep_the_mean() -> None:
 def test_backtest_coverage_within_bands(intermittent_share: float) -> None:
     data, products, _ = synthetic_demand(n_skus=24, days=330, seed=21,
                                          intermittent_share=intermittent_share)
-    config = ForecastConfig(horizon=21, n_jobs=1, n_paths=50, ets_max_series=0)
-    result = backtest(data, config, windows=2, products=products)
+    config = ForecastConfig(horizon=21, n_paths=50, ets_max_series=0)
+    result = backtest(data, config, windows=2, products=products, n_jobs=1)
     overall = result.overall.set_index("model").loc["forecast"]
     assert 0.45 <= overall["coverage_p50"] <= 0.55
     assert 0.85 <= overall["coverage_p90"] <= 0.95
