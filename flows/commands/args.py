@@ -120,6 +120,8 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lead-time", dest="lead_times", action="append", default=[],
                         metavar="SUPPLIER=DAYS", help="What-if: a supplier's lead time "
                         "(repeatable).")
+    parser.add_argument("--force", action="store_true",
+                        help="Replace the output folder even when it holds a later as-of date.")
     parser.add_argument("--no-report", dest="report", action="store_false",
                         help="Do not write report.html.")
     notify = parser.add_mutually_exclusive_group()
@@ -157,4 +159,5 @@ def _overrides(args: argparse.Namespace) -> PlanOverrides | None:
 def plan_options(args: argparse.Namespace, folder: Path | None = None) -> PlanOptions:
     """The :class:`PlanOptions` the command line asked for."""
     return PlanOptions(as_of=args.as_of, out=args.out, folder=folder,
-                       overrides=_overrides(args), report=args.report, notify=args.notify)
+                       overrides=_overrides(args), report=args.report, notify=args.notify,
+                       force=args.force)

@@ -26,5 +26,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     settings = with_engine(args, settings)
     with execution(settings.execution):
         outcome = run_planning(settings, plan_options(args, folder=args.data))
-    print(describe_outcome(outcome))
+    print(describe_outcome(outcome, settings.locale))
     return 0

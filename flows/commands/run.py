@@ -30,9 +30,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.execution.engine == "dask":
         from flows.orchestration.dask import run_flow_on_dask
 
-        print(describe_outcome(run_flow_on_dask(settings, options)))
+        print(describe_outcome(run_flow_on_dask(settings, options), settings.locale))
         return 0
     from flows.orchestration.flow import planning_flow
 
-    print(describe_outcome(planning_flow(settings=settings, options=options)))
+    print(describe_outcome(planning_flow(settings=settings, options=options), settings.locale))
     return 0

@@ -74,7 +74,7 @@ def planning_deployment(settings: Settings, config: Path, name: str = "daily") -
 
 
 def serve_planning(settings: Settings, config: Path) -> None:
-    """Serve the planning flow on its schedule until interrupted."""
-    from prefect import serve
+    """Serve the planning flow on its schedule until the first Ctrl-C or SIGTERM."""
+    from flows.orchestration.serve import serve_until_signal
 
-    serve(planning_deployment(settings, config), print_starting_message=True)
+    serve_until_signal(planning_deployment(settings, config))

@@ -4,10 +4,14 @@ the few lines printed in the terminal."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
+from flows.config import Settings
+from flows.i18n import language
+from flows.outbound.purchase_order import write_purchase_orders
 from flows.storage.exports import safe_filename, write_csv
 from forecasting import ForecastResult
 from replenishment.plan import PlanResult
@@ -16,12 +20,17 @@ __all__ = ["plan_summary", "write_plan_outputs"]
 
 
 def write_plan_outputs(result: PlanResult, forecast: ForecastResult, folder: Path,
-                       summary: dict[str, object]) -> dict[str, Path]:
-    """Every file a planner and the suppliers receive, into ``folder``."""
-    files: dict[str, Path] = {}
-    for supplier, lines in result.orders_by_supplier().items():
-        files[f"orders/{supplier}"] = write_csv(
-            lines, folder / "orders" / f"{safe_filename(supplier)}.csv")
+                       summary: dict[str, object], settings: Settings | None = None,
+                       products: pd.DataFrame | None = None) -> dict[str, Path]:
+    """Every file a planner and the suppliers receive, into ``folder``: each supplier's
+    purchase order (``orders/<supplier>.xlsx`` and ``.csv``, :mod:`flows.outbound.
+    purchase_order`; ``settings`` gives its ship-to and language, ``products`` the
+    discontinued SKUs and suppliers' own codes)."""
+    files: dict[str, Path] = write_purchase_orders(
+        result.orders_by_supplier(), result.order_forecast_by_supplier(), folder,
+        as_of=date.fromisoformat(str(summary["as_of"])), products=products,
+        options=settings.purchase_orders if settings else None,
+        lang=language(settings.locale if settings else "en"))
     for supplier, weeks in result.order_forecast_by_supplier().items():
         files[f"order_forecast/{supplier}"] = write_csv(
             weeks, folder / "order_forecast" / f"{safe_filename(supplier)}.csv")

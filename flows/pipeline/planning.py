@@ -27,8 +27,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from flows.config import Settings
+from flows.i18n import language
 from flows.outbound.publish import Notices, failure_reason, send_failure_notice
 from flows.outbound.report import stored_forecasts
+from flows.outbound.terminal import describe_run
 from flows.pipeline import stages
 from flows.pipeline.outputs import plan_summary
 from flows.progress import Progress
@@ -53,6 +55,7 @@ _STEPS = 8
 class PlanOptions(BaseModel):
     """What the user asked of this run, beyond the config file.
 
+    ``force`` lets outputs of an earlier as-of date replace a later run's folder.
     ``overrides`` is a what-if (promotions, lead times, budget); a what-if plan is written and
     recorded like any other but, unless ``notify`` is set explicitly, sends nothing to teams or
     suppliers (it is a question, not a plan to act on).
@@ -66,6 +69,7 @@ class PlanOptions(BaseModel):
     overrides: PlanOverrides | None = None
     report: bool = True
     notify: bool | None = None
+    force: bool = False
     quiet: bool = False
 
     def should_notify(self) -> bool:
@@ -220,7 +224,7 @@ def _compute_and_publish(
         summary = plan_summary(result, run_id, origin)
         if options.overrides is not None:
             summary["whatif"] = options.overrides.model_dump(mode="json")
-        files = run.export(result, forecast, out, summary)
+        files = run.export(result, forecast, out, summary, settings, dataset.supply.products)
         store.save_outputs(run_id, {
             "forecast_channel": forecast.channel, "forecast_sku": result.forecast,
             "models": forecast.models, "scores": forecast.scores, "orders": result.orders,
@@ -248,33 +252,6 @@ def _previous_forecast(store: RunStore, as_of: pd.Timestamp, run_id: str
     return None if previous is None else store.load_output(previous.run_id, "forecast_sku")
 
 
-def describe_outcome(outcome: PlanningOutcome) -> str:
-    """The run's summary and paths, for the terminal."""
-    summary = outcome.summary
-    alerts = summary.get("alerts") or {}
-    solver = summary.get("solver") or {}
-    assert isinstance(alerts, dict) and isinstance(solver, dict)
-    tally = ", ".join(f"{count} {level}" for level, count in alerts.items()) or "none"
-    proof = "proven optimal" if solver.get("proven_optimal") else "NOT proven optimal"
-    kind = "What-if plan" if outcome.whatif else "Planning run"
-    lines = [
-        f"{kind} {outcome.run_id} as of {outcome.as_of.date()} -> {outcome.out}",
-        f"  orders:        {summary['order_lines']} lines worth {summary['order_value']:,} to "
-        f"{summary['suppliers_ordered']} suppliers (orders/<supplier>.csv)",
-        f"  solver:        {solver.get('status')}, {proof}",
-        f"  exceptions:    {summary['exceptions']} (exceptions.csv)",
-        f"  alerts:        {tally} (alerts.csv)",
-        f"  forecast:      {outcome.out / 'forecast.csv'}",
-        f"  order forecast: {outcome.out / 'order_forecast'}",
-    ]
-    if outcome.report is not None:
-        lines.append(f"  report:        {outcome.report}")
-    lines += [f"  digest:        {r.path}" for r in outcome.notices.digests if r.path is not None]
-    lines += [f"  notify:        {r.team} -> {r.target}: {r.status}"
-              for r in outcome.notices.digests if r.path is None]
-    lines += [f"  NOT delivered: {line}" for line in outcome.notices.failed]
-    if outcome.whatif:
-        lines.append("  what-if: nothing was sent to teams or suppliers")
-    if outcome.cached:
-        lines.append(f"  reused from cache: {', '.join(outcome.cached)}")
-    return "\n".join(lines)
+def describe_outcome(outcome: PlanningOutcome, locale: str = "en") -> str:
+    """The run's summary and paths, for the terminal, in ``locale`` (the config's)."""
+    return describe_run(outcome, language(locale))

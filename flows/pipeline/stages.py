@@ -24,8 +24,13 @@ from flows.outbound.report import PreviousForecast
 from flows.pipeline.outputs import write_plan_outputs
 from flows.storage.exports import staged_output
 from flows.storage.hashing import hash_frames
-from flows.storage.sources import RawTables, SignalsResult, fetch_signals, read_raw, summarize
-from flows.storage.sources import signals_cache_dir as _signals_cache_dir
+from flows.storage.sources import (
+    RawTables,
+    SignalsResult,
+    fetch_signals_for,
+    read_raw,
+    summarize,
+)
 from forecasting import Forecaster, ForecastResult
 from forecasting.config import ForecastConfig
 from forecasting.contract import DemandData
@@ -60,18 +65,11 @@ def pull_tables(settings: Settings, folder: Path | None = None) -> tuple[RawTabl
 def pull_signals(settings: Settings) -> SignalsResult | None:
     """Promotions and livestreams from the signals API, or None when none is configured.
 
-    Raises :class:`~flows.errors.SourceError` when the API stays down after its retries and
-    no fallback to the last good rows is allowed.
+    Raises :class:`~flows.errors.SourceError` when the API stays down after its retries, or
+    answers outside its bounds (pages, bytes, time, another origin, an empty or shrunk
+    answer), and no fallback to the last good rows is allowed.
     """
-    source = settings.data
-    if not source.signals_url:
-        return None
-    return fetch_signals(
-        source.signals_url, source.signals_tables, cache_dir=_signals_cache_dir(settings),
-        token_env=source.signals_token_env, timeout_s=source.signals_timeout_s,
-        retries=source.signals_retries, use_last_good=source.signals_use_last_good,
-        timezone=settings.timezone,
-    )
+    return fetch_signals_for(settings)
 
 
 def validate(
@@ -166,11 +164,14 @@ def plan_orders(
 
 
 def export(result: PlanResult, forecast: ForecastResult, out: Path,
-           summary: dict[str, object]) -> dict[str, Path]:
+           summary: dict[str, object], settings: Settings | None = None,
+           products: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write every output into a staging folder that replaces ``out`` only when complete;
-    return the files by name ("orders/<supplier>" keeps the supplier's true name)."""
+    return the files by name ("orders/<supplier>" keeps the supplier's true name).
+    ``settings`` and ``products`` shape the suppliers' purchase orders (language, ship-to,
+    discontinued SKUs)."""
     with staged_output(out) as staging:
-        written = write_plan_outputs(result, forecast, staging, summary)
+        written = write_plan_outputs(result, forecast, staging, summary, settings, products)
     return {name: out / path.relative_to(staging) for name, path in written.items()}
 
 
