@@ -17,7 +17,7 @@ import pandas as pd
 
 from flows.sample import generate_brand
 from forecasting.config import ForecastConfig
-from forecasting.engine import forecast
+from forecasting.engine import Forecaster
 from replenishment.contract import parse_dataset
 
 
@@ -25,7 +25,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skus", type=int, default=300)
     parser.add_argument("--days", type=int, default=730)
-    parser.add_argument("--horizon", type=int, default=28)
+    parser.add_argument("--horizon", type=int, default=140,
+                        help="Days forecast (the sample brand's planning horizon: longest "
+                        "lead time + review + 13 weeks, about 140).")
+    parser.add_argument("--n-jobs", type=int, default=-1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     start = time.perf_counter()
@@ -34,8 +37,9 @@ def main() -> None:
     dataset = parse_dataset(raw)
     generated = time.perf_counter() - start
     start = time.perf_counter()
-    result = forecast(dataset.demand, ForecastConfig(horizon=args.horizon),
-                      products=dataset.supply.products)
+    fitted = Forecaster(ForecastConfig(horizon=args.horizon), n_jobs=args.n_jobs).fit(
+        dataset.demand, products=dataset.supply.products)
+    result = fitted.predict()
     elapsed = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -48,6 +52,11 @@ def main() -> None:
     print(f"skus={args.skus} series={n_series} days={args.days} horizon={args.horizon} "
           f"data_gen_s={generated:.1f} forecast_s={elapsed:.1f} cpu_s_total={cpu_s:.1f} "
           f"peak_rss_mb={peak_mb:.0f}")
+    total = sum(fitted.timings_.values())
+    shares = {k: f"{v:.1f} s ({v / total:.0%})" for k, v in fitted.timings_.items()}
+    print(f"engine CPU s by stage (total {total:.1f}): {shares}")
+    print(f"set-up {getattr(getattr(fitted, 'setup_', None), 'name', None)} "
+          f"{fitted.setup_scores_} trees {fitted.trees_} blend {fitted.blend_}")
     print(result.scores.round(4).to_string(index=False))
     print(result.models["demand_class"].value_counts().to_string())
 

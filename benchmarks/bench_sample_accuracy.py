@@ -32,11 +32,13 @@ from forecasting.config import ForecastConfig
 from forecasting.engine import Forecaster
 from replenishment.contract import parse_dataset
 
-__all__ = ["DEFAULT_ORIGINS", "flag_days", "lift_table", "main", "score_origin"]
+__all__ = ["DEFAULT_ORIGINS", "DOUBLE_11", "festival_day_ratio", "flag_days", "lift_table",
+           "main", "score_origin"]
 
 RESULTS = Path("benchmarks/results/sample_accuracy.jsonl")
 DEFAULT_ORIGINS = ("2026-09-05", "2026-10-03", "2026-10-31")
 """Three 28-day windows; the last holds the Double 11 pre-sale peak and the festival day."""
+DOUBLE_11 = "2026-11-11"
 _FLAGS = {"promotion": "promo_active", "livestream": "live_on_air", "festival": "festival_on"}
 
 
@@ -68,6 +70,13 @@ def lift_table(scored: pd.DataFrame, models: Sequence[str]) -> pd.DataFrame:
             record[f"{model}_bias"] = _ratio(flagged[model].sum(), flagged["demand"].sum()) - 1
         records.append(record)
     return pd.DataFrame(records)
+
+
+def festival_day_ratio(scored: pd.DataFrame, models: Sequence[str],
+                       day: str = DOUBLE_11) -> dict[str, float]:
+    """Per model, the forecast total over all series on ``day`` over its true demand."""
+    on = scored[scored["ds"] == pd.Timestamp(day)]
+    return {m: _ratio(on[m].sum(), on["demand"].sum()) for m in models} if len(on) else {}
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -107,21 +116,26 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parse_args(argv)
     overrides = json.loads(args.set)
-    config = ForecastConfig(**{"horizon": args.horizon, "n_jobs": args.n_jobs, **overrides})
+    config = ForecastConfig(**{"horizon": args.horizon, **overrides})
     brand = generate_brand(seed=args.seed, skus=args.skus)
     dataset = parse_dataset({name: (frame, name) for name, frame in brand.tables.items()})
     truth = brand.true_demand.rename(columns={"date": "ds"})
     origins = [pd.Timestamp(o) for o in (args.origin or DEFAULT_ORIGINS)]
-    frames, seconds = [], []
+    frames, seconds, choices = [], [], []
     for origin in origins:
         started = time.perf_counter()
-        fitted = Forecaster(config).fit(dataset.demand, as_of=origin,
-                                        products=dataset.supply.products)
+        fitted = Forecaster(config, n_jobs=args.n_jobs).fit(
+            dataset.demand, as_of=origin, products=dataset.supply.products)
         scored = score_origin(fitted, truth).assign(origin=origin)
         seconds.append(time.perf_counter() - started)
         frames.append(scored)
         models = [m for m in (*fitted.model_names_, "combination") if m in scored]
-        print(f"origin {origin:%Y-%m-%d} ({seconds[-1]:.0f} s)")
+        print(f"origin {origin:%Y-%m-%d} ({seconds[-1]:.0f} s) set-up "
+              f"{getattr(getattr(fitted, 'setup_', None), 'name', None)} {fitted.setup_scores_} "
+              f"trees {fitted.trees_} blend {fitted.blend_} {fitted.blend_scores_}")
+        choices.append({"origin": f"{origin:%Y-%m-%d}", "blend": fitted.blend_,
+                        "setup": getattr(getattr(fitted, "setup_", None), "name", None),
+                        "trees": fitted.trees_})
         print(_metrics(scored, models).round(4).to_string(index=False), flush=True)
     scored = pd.concat(frames, ignore_index=True)
     models = [m for m in (*fitted.model_names_, "combination") if m in scored]
@@ -130,11 +144,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("all origins")
     print(overall.round(4).to_string(index=False))
     print(lifts.round(3).to_string(index=False))
+    festival = festival_day_ratio(scored, models)
+    print("Double 11 day total / true demand:", {k: round(v, 3) for k, v in festival.items()})
     record = {
         "skus": args.skus, "series": int(scored["unique_id"].nunique()),
         "origins": [f"{o:%Y-%m-%d}" for o in origins], "config": overrides,
         "scores": overall.round(4).to_dict("records"),
         "lifts": lifts.round(3).to_dict("records"), "seconds": [round(s, 1) for s in seconds],
+        "double11_ratio": {k: round(v, 3) for k, v in festival.items()}, "choices": choices,
         "date": date.today().isoformat(), "nproc": os.cpu_count(), "cpu": cpu_model(),
         "load_avg_1m": round(os.getloadavg()[0], 1),
     }

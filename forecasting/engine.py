@@ -140,6 +140,12 @@ def origin_of(data: DemandData, freq: str, as_of: pd.Timestamp | str | None) -> 
     label = pd.Timestamp(period_labels(pd.DatetimeIndex([as_of]), freq)[0])
     if label > as_of:
         label = pd.date_range(end=label, periods=2, freq=freq)[0]
+    first = pd.Timestamp(data.sales["date"].min())
+    if label < pd.Timestamp(period_labels(pd.DatetimeIndex([first]), freq)[0]):
+        raise DataContractError([Problem(
+            source="sales", value=as_of.date().isoformat(),
+            expected=f"an as-of date on or after the first sales date {first.date()} "
+                     "(nothing was sold before it)")])
     return label
 
 
@@ -627,6 +633,10 @@ class Forecaster:
     # -- prediction ---------------------------------------------------------------------
 
     def predict(self) -> ForecastResult:
+        with self._stage("quantiles and sample paths"):
+            return self._predict()
+
+    def _predict(self) -> ForecastResult:
         cfg = self.config
         series = self.panel_.series.set_index("unique_id")
         final = self.final_candidates_.sort_values(["unique_id", "ds"], ignore_index=True)
