@@ -28,6 +28,7 @@ __all__ = [
     "NotifySettings",
     "NotifyTarget",
     "NotifyTeam",
+    "PurchaseOrderSettings",
     "ScheduleSettings",
     "Settings",
     "SmtpSettings",
@@ -160,6 +161,21 @@ class SupplierMailSettings(BaseModel):
     backoff_s: float = Field(2.0, ge=0)
 
 
+class PurchaseOrderSettings(BaseModel):
+    """The ``purchase_orders:`` section: what each supplier's order file says."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ship_to: str = Field("", description="Delivery address printed on every purchase order.")
+    number_prefix: str = Field("PO", pattern=r"^[A-Za-z0-9]{1,8}$",
+                               description="PO numbers read PREFIX-YYYYMMDD-SUPPLIER.")
+    forecast_weeks: int = Field(13, ge=0, le=52,
+                                description="Weeks of order forecast on the second sheet.")
+    share_stock_with: list[str] = Field(
+        default_factory=list, description="Suppliers (CPFR partners; '*' for all) whose files "
+        "also show on hand, on order, safety stock, reorder point and projected stock.")
+
+
 class NotifySettings(BaseModel):
     """The ``notify:`` section: alert digests per team and supplier e-mail."""
 
@@ -254,6 +270,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     flow: FlowSettings = Field(default_factory=FlowSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
+    purchase_orders: PurchaseOrderSettings = Field(default_factory=PurchaseOrderSettings)
 
     @classmethod
     def settings_customise_sources(

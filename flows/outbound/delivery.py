@@ -39,6 +39,7 @@ import pandas as pd
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from flows.config import SmtpSettings, SupplierMailSettings
+from flows.i18n import Language, language
 from flows.outbound.notify.ledger import JsonLedger, NotificationLedger, held
 from flows.outbound.notify.targets import mask_secrets
 from flows.storage.exports import atomic_write, safe_filename
@@ -95,6 +96,10 @@ def attachment_name(path: Path) -> str:
     return f"{path.parent.name}-{path.name}" if path.parent.name else path.name
 
 
+_XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+DEFAULT_SUBJECT = "{brand}: purchase order {as_of} ({supplier})"
+
+
 def _data_rows(content: bytes) -> int:
     text = content.decode("utf-8-sig", errors="replace")
     return max(sum(1 for row in csv.reader(io.StringIO(text)) if row) - 1, 0)
@@ -110,13 +115,19 @@ def build_supplier_email(
     brand: str,
     as_of: date | str,
     revised: bool = False,
+    lang: Language | None = None,
 ) -> EmailMessage:
-    """The e-mail for one supplier; ``files`` are (attachment name, CSV bytes)."""
+    """The e-mail for one supplier in ``lang`` (English by default); ``files`` are
+    (attachment name, CSV or .xlsx bytes). A configured subject is used as written."""
+    lang = lang or language("en")
     fields = {"brand": brand, "as_of": str(as_of), "supplier": supplier,
               "supplier_name": supplier_name}
-    subject = settings.subject.format(**fields)
+    template = lang.gettext(DEFAULT_SUBJECT) if settings.subject == DEFAULT_SUBJECT \
+        else settings.subject
+    subject = template.format(**fields)
     message = EmailMessage()
-    message["Subject"] = f"Revised: {subject}" if revised else subject
+    message["Subject"] = lang.gettext("Revised: {subject}", subject=subject) if revised \
+        else subject
     message["From"] = settings.sender
     message["To"] = ", ".join(recipients)
     if settings.cc:
@@ -125,17 +136,25 @@ def build_supplier_email(
         message["Reply-To"] = settings.reply_to
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
-    listing = "\n".join(f"  - {name} ({_data_rows(content)} rows)" for name, content in files)
-    change = "This replaces the order we sent earlier for the same date.\n\n" if revised else ""
+    listing = "\n".join(
+        f"  - {name}" if name.endswith(".xlsx") else
+        "  - " + lang.ngettext("{name} ({count} row)", "{name} ({count} rows)",
+                               _data_rows(content), name=name)
+        for name, content in files)
+    change = (lang.gettext("This replaces the order we sent earlier for the same date.")
+              + "\n\n" if revised else "")
     message.set_content(
-        f"Dear {supplier_name},\n\n{change}"
-        f"Please find attached {brand}'s purchase order as of {as_of} and our order forecast "
-        f"for the coming weeks:\n\n{listing}\n\n"
-        "Please confirm quantities and delivery dates by replying to this e-mail.\n\n"
-        f"Kind regards,\n{brand} supply planning\n"
+        lang.gettext("Dear {supplier_name},", supplier_name=supplier_name) + f"\n\n{change}"
+        + lang.gettext("Please find attached {brand}'s purchase order as of {as_of} and our "
+                       "order forecast for the coming weeks:", brand=brand, as_of=as_of)
+        + f"\n\n{listing}\n\n"
+        + lang.gettext("Please confirm quantities and delivery dates by replying to this "
+                       "e-mail.") + "\n\n"
+        + lang.gettext("Kind regards,\n{brand} supply planning", brand=brand) + "\n"
     )
     for name, content in files:
-        message.add_attachment(content, maintype="text", subtype="csv", filename=name)
+        maintype, subtype = _XLSX if name.endswith(".xlsx") else ("text", "csv")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
     return message
 
 
@@ -217,6 +236,7 @@ def _deliver_one(
     outbox: Path,
     ledger: NotificationLedger | None,
     env: Mapping[str, str],
+    lang: Language | None = None,
 ) -> DeliveryResult:
     if row is None:
         return DeliveryResult(supplier, "skipped", message="supplier not in the suppliers table")
@@ -231,10 +251,10 @@ def _deliver_one(
     key = f"supplier-mail|{supplier}"
     if ledger is None or settings.dry_run:
         return _send_once(supplier, row, recipients, files, settings, brand=brand, as_of=as_of,
-                          outbox=outbox, ledger=None, key=key, env=env)
+                          outbox=outbox, ledger=None, key=key, env=env, lang=lang)
     with held(ledger, key):
         return _send_once(supplier, row, recipients, files, settings, brand=brand, as_of=as_of,
-                          outbox=outbox, ledger=ledger, key=key, env=env)
+                          outbox=outbox, ledger=ledger, key=key, env=env, lang=lang)
 
 
 def _send_once(
@@ -250,6 +270,7 @@ def _send_once(
     ledger: NotificationLedger | None,
     key: str,
     env: Mapping[str, str],
+    lang: Language | None = None,
 ) -> DeliveryResult:
     names = tuple(name for name, _ in files)
     stamp = str(as_of)
@@ -261,7 +282,7 @@ def _send_once(
     name = row.get("name")
     message = build_supplier_email(
         supplier, str(name) if isinstance(name, str) and name else supplier, recipients, files,
-        settings, brand=brand, as_of=as_of, revised=stamp in previous,
+        settings, brand=brand, as_of=as_of, revised=stamp in previous, lang=lang,
     )
     if settings.dry_run:
         path = outbox / f"{safe_filename(supplier)}.eml"
@@ -295,8 +316,10 @@ def deliver_supplier_orders(
     outbox: Path,
     ledger: NotificationLedger | Path | None = None,
     env: Mapping[str, str] | None = None,
+    lang: Language | None = None,
 ) -> list[DeliveryResult]:
-    """Mail each supplier in ``files`` (supplier -> its CSV paths) to its ``email``.
+    """Mail each supplier in ``files`` (supplier -> its CSV and .xlsx paths) to its ``email``,
+    in ``lang`` (English by default).
 
     ``suppliers`` is the suppliers table (``supplier``, ``email``, optional ``name``). In dry
     run the messages go to ``outbox/<supplier>.eml``. Does nothing unless
@@ -319,7 +342,7 @@ def deliver_supplier_orders(
         try:
             results.append(_deliver_one(
                 supplier, rows.get(supplier), paths, settings, brand=brand, as_of=as_of,
-                outbox=outbox, ledger=store, env=environ,
+                outbox=outbox, ledger=store, env=environ, lang=lang,
             ))
         except Exception as err:  # unreadable file, bad subject template, disk full
             logger.exception("e-mail to supplier %s not delivered", supplier)

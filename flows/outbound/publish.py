@@ -16,9 +16,13 @@ import pandas as pd
 
 from flows.config import Settings
 from flows.errors import UserError
+from flows.i18n import language
 from flows.outbound.delivery import DeliveryResult, deliver_supplier_orders
 from flows.outbound.notify import NotifyResult, RunSummary, notify_failure, notify_run
+from flows.outbound.notify.ledger import StoreLedger, import_json_ledger
 from flows.outbound.report import PreviousForecast, recent_accuracy, report_inputs, write_report
+from flows.outbound.report.build import ReportOptions
+from flows.storage.store import RunStore
 from forecasting.contract import DataContractError
 from forecasting.engine import ForecastResult
 from replenishment.contract import Dataset
@@ -90,7 +94,7 @@ def write_plan_report(
         accuracy=recent_accuracy(previous, known),
         links={name: name for name in files if (out / name).exists()},
     )
-    return write_report(inputs, out / REPORT_NAME)
+    return write_report(inputs, out / REPORT_NAME, ReportOptions(locale=settings.locale))
 
 
 @dataclass(frozen=True)
@@ -118,28 +122,49 @@ def _summary(settings: Settings, run_id: str, as_of: pd.Timestamp,
     )
 
 
+def _attached(files: dict[str, Path], supplier: str) -> tuple[str, ...]:
+    """A supplier's attachments: its purchase order workbook and CSV when the run wrote a
+    workbook (the forecast is on its second sheet), else the order and order forecast CSVs."""
+    folders = (("purchase_orders", "orders") if f"purchase_orders/{supplier}" in files
+               else ("orders", "order_forecast"))
+    return tuple(f for f in folders if f"{f}/{supplier}" in files)
+
+
 def notify_plan(
     settings: Settings, run_id: str, as_of: pd.Timestamp, dataset: Dataset,
     result: PlanResult, out: Path, files: dict[str, Path],
 ) -> Notices:
     """Send each team its digest of new or changed alerts and, when enabled, each supplier
     its order e-mail. Never raises: failures come back in :class:`Notices`."""
+    with RunStore(settings.store_url) as store:
+        return _notify_with_ledger(settings, StoreLedger(store), store, run_id, as_of, dataset,
+                                   result, out, files)
+
+
+def _notify_with_ledger(
+    settings: Settings, ledger: StoreLedger, store: RunStore, run_id: str, as_of: pd.Timestamp,
+    dataset: Dataset, result: PlanResult, out: Path, files: dict[str, Path],
+) -> Notices:
+    """:func:`notify_plan` with the ledger in the run store, shared by every host using it
+    (an older JSON ledger beside an SQLite store is imported once, so nothing goes twice)."""
+    import_json_ledger(store, ledger_path(settings))
+    import_json_ledger(store, _store_folder(settings) / "supplier-ledger.json")
     digests = notify_run(
         result.alerts, dataset.supply.products, _summary(settings, run_id, as_of, result),
-        settings.notify, output_dir=out, ledger=ledger_path(settings),
-        links=run_links(out, files),
+        settings.notify, output_dir=out, ledger=ledger,
+        links=run_links(out, files), lang=language(settings.locale),
     )
-    # ``files`` keys are "orders/<supplier>" and "order_forecast/<supplier>" (true names).
+    # ``files`` keys are "orders/<supplier>", "purchase_orders/<supplier>" (the workbook, with
+    # the order forecast on its second sheet) and "order_forecast/<supplier>" (true names).
     ordered = {key.partition("/")[2] for key in files if key.startswith("orders/")}
     per_supplier = {
-        supplier: [files[f"{folder}/{supplier}"] for folder in ("orders", "order_forecast")
-                   if f"{folder}/{supplier}" in files]
+        supplier: [files[f"{folder}/{supplier}"] for folder in _attached(files, supplier)]
         for supplier in sorted(ordered)
     }
     suppliers = deliver_supplier_orders(
         dataset.supply.suppliers, per_supplier, settings.notify.supplier_mail,
         brand=settings.brand, as_of=as_of.date(), outbox=out / "outbox",
-        ledger=_store_folder(settings) / "supplier-ledger.json",
+        ledger=ledger, lang=language(settings.locale),
     )
     notices = Notices(digests, suppliers)
     for line in notices.failed:
@@ -154,7 +179,7 @@ def send_failure_notice(settings: Settings, run_id: str, as_of: pd.Timestamp | N
     summary = RunSummary(brand=settings.brand,
                          as_of=as_of.date() if as_of is not None else "unknown", run_id=run_id)
     results = notify_failure(summary, reason, settings.notify,
-                             output_dir=failure_folder(settings))
+                             output_dir=failure_folder(settings), lang=language(settings.locale))
     for failed in (r for r in results if not r.ok):
         logger.warning("failure notice not delivered: %s -> %s: %s",
                        failed.team, failed.target, failed.message)

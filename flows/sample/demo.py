@@ -40,6 +40,6 @@ def run_demo(settings: Settings) -> str:
     return "\n".join([
         f"Demo finished for {settings.brand}",
         f"  data:          {settings.data.folder}",
-        describe_outcome(outcome),
+        describe_outcome(outcome, settings.locale),
         f"  run store:     {settings.store_url}",
     ])

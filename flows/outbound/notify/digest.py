@@ -3,6 +3,11 @@
 The digest is rendered twice from the same content: Markdown for targets that display it
 (DingTalk, Slack, e-mail, the file sink) and plain text for those that show raw text (Feishu,
 Lark, WeCom bot), so nobody reads stray ``**`` or ``###``.
+
+Every word is in the run's language (:mod:`flows.i18n`, ``locale`` in the config): the
+severities, the alert kinds, the headline and notes; money as ``¥12,345``; each alert names
+the product as the products table does (示例美妆's Chinese names). The alert's detail is the
+engine's own sentence (``message``), shown as written.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from flows.i18n import KIND_LABELS, SEVERITY_LABELS, Language, language
 from forecasting.contract import DataContractError, Problem
 
 __all__ = [
@@ -107,17 +113,21 @@ def _when(value: object) -> str:
     return str(value)
 
 
-def _alert_line(row: pd.Series) -> str:
-    where = [str(row["sku"]) if pd.notna(row["sku"]) else ""]
+def _alert_line(row: pd.Series, lang: Language, names: Mapping[str, str]) -> str:
+    sku = str(row["sku"]) if pd.notna(row["sku"]) else ""
+    where = [f"{sku} {names[sku]}" if names.get(sku) else sku]
     if pd.notna(row["channel"]) and str(row["channel"]):
         where.append(str(row["channel"]))
     when = _when(row["date"])
     if when:
         where.append(when)
     risk = pd.to_numeric(row["value_at_risk"], errors="coerce")
-    at_risk = f" · at risk {_number(float(risk))}" if pd.notna(risk) else ""
+    at_risk = (" · " + lang.gettext("at risk {amount}", amount=lang.money(float(risk), 0))
+               if pd.notna(risk) else "")
     place = " · ".join(w for w in where if w)
-    return f"[{row['kind']}] {place}{at_risk}: {row['message']}"
+    kind = str(row["kind"])
+    label = lang.gettext(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
+    return f"[{label}] {place}{at_risk}: {row['message']}"
 
 
 def _md_link(label: str, url: str) -> str:
@@ -125,14 +135,18 @@ def _md_link(label: str, url: str) -> str:
     return f"[{label}]({url})" if "://" in url else f"{label}: `{url}`"
 
 
-def _words(name: str) -> str:
-    return name.replace("_", " ")
+def _words(name: str, lang: Language) -> str:
+    return lang.gettext(name.replace("_", " "))
 
 
-def _headline(summary: RunSummary) -> str:
-    parts = [f"as of {_when(summary.as_of)}", f"run {summary.run_id}"]
-    parts += [f"{_words(name)} {count:,}" for name, count in summary.counts.items()]
-    parts += [f"{_words(name)} {_number(total)}" for name, total in summary.totals.items()]
+def _headline(summary: RunSummary, lang: Language) -> str:
+    parts = [lang.gettext("as of {date}", date=_when(summary.as_of)),
+             lang.gettext("run {run_id}", run_id=summary.run_id)]
+    parts += [f"{_words(name, lang)} {lang.number(count)}"
+              for name, count in summary.counts.items()]
+    parts += [f"{_words(name, lang)} "
+              + (lang.money(total, 0) if name.endswith("value") else _number(total))
+              for name, total in summary.totals.items()]
     return " · ".join(parts)
 
 
@@ -144,40 +158,54 @@ def build_digest(
     team: str | None = None,
     top_n: int = 10,
     unchanged: int = 0,
+    lang: Language | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> Digest:
     """The digest of ``alerts`` (already routed to one team and filtered to what is new).
 
     ``links`` maps a label (e.g. "Report") to a URL or path text; ``unchanged`` is how many
-    of the team's alerts are left out because they were already sent unchanged.
+    of the team's alerts are left out because they were already sent unchanged; ``lang`` is
+    the run's language (English by default); ``names`` maps a SKU to its product name.
     """
+    lang = lang or language("en")
+    names = names or {}
     ordered = sort_alerts(alerts)
     counts = ordered["severity"].value_counts()
-    tally = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts.get(s, 0))
+    tally = ", ".join(f"{counts[s]} {lang.gettext(SEVERITY_LABELS[s])}" for s in SEVERITIES
+                      if counts.get(s, 0))
     who = f"{summary.brand} · {team}" if team else summary.brand
-    title = f"[{who}] Replenishment {_when(summary.as_of)}: {tally or 'no new alerts'}"
+    title = lang.gettext("[{who}] Replenishment {date}: {tally}", who=who,
+                         date=_when(summary.as_of), tally=tally or lang.gettext("no new alerts"))
 
     # Bodies leave the title out: every service shows it (as subject, heading or first line).
-    md: list[str] = [_headline(summary), ""]
-    tx: list[str] = [_headline(summary), ""]
+    md: list[str] = [_headline(summary, lang), ""]
+    tx: list[str] = [_headline(summary, lang), ""]
     shown = ordered.head(top_n)
     for severity in SEVERITIES:
         group = shown[shown["severity"] == severity]
         if group.empty:
             continue
-        heading = f"{severity.capitalize()} ({counts[severity]})"
-        md += [f"### {heading}", *(f"- {_alert_line(row)}" for _, row in group.iterrows()), ""]
-        tx += [heading.upper(), *(f"- {_alert_line(row)}" for _, row in group.iterrows()), ""]
+        label = lang.gettext(SEVERITY_LABELS[severity])
+        heading = f"{label[:1].upper()}{label[1:]} ({counts[severity]})"
+        lines = [f"- {_alert_line(row, lang, names)}" for _, row in group.iterrows()]
+        md += [f"### {heading}", *lines, ""]
+        tx += [heading.upper(), *lines, ""]
     notes = []
     if len(ordered) > len(shown):
-        notes.append(f"{len(ordered) - len(shown)} more new alerts are in the alerts file")
+        notes.append(lang.gettext("{count} more new alerts are in the alerts file",
+                                  count=len(ordered) - len(shown)))
     if unchanged:
-        notes.append(f"{unchanged} unchanged alerts already sent are not repeated")
+        notes.append(lang.gettext("{count} unchanged alerts already sent are not repeated",
+                                  count=unchanged))
     if notes:
         md += [f"_{'; '.join(notes)}._", ""]
         tx += [f"{'; '.join(notes)}.", ""]
     if links:
-        md += ["**Files**", *(f"- {_md_link(label, url)}" for label, url in links.items())]
-        tx += ["FILES", *(f"- {label}: {url}" for label, url in links.items())]
+        files = lang.gettext("Files")
+        md += [f"**{files}**",
+               *(f"- {_md_link(lang.gettext(label), url)}" for label, url in links.items())]
+        tx += [files.upper(),
+               *(f"- {lang.gettext(label)}: {url}" for label, url in links.items())]
     return Digest(
         title=title,
         markdown="\n".join(md).rstrip() + "\n",
@@ -186,13 +214,17 @@ def build_digest(
     )
 
 
-def failure_message(summary: RunSummary, reason: str) -> Digest:
+def failure_message(summary: RunSummary, reason: str, lang: Language | None = None) -> Digest:
     """The message sent when a run fails: what failed and why."""
-    title = f"[{summary.brand}] Replenishment run FAILED ({_when(summary.as_of)})"
+    lang = lang or language("en")
+    when = _when(summary.as_of)
+    title = lang.gettext("[{brand}] Replenishment run FAILED ({date})", brand=summary.brand,
+                         date=when)
     lines = [
-        f"Run {summary.run_id} as of {_when(summary.as_of)} did not finish.",
+        lang.gettext("Run {run_id} as of {date} did not finish.", run_id=summary.run_id,
+                     date=when),
         "",
-        f"Reason: {reason}",
+        lang.gettext("Reason: {reason}", reason=reason),
     ]
     body = "\n".join(lines) + "\n"
     return Digest(title=title, markdown=body, text=body, alert_ids=())

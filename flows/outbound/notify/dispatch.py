@@ -17,6 +17,7 @@ from typing import Literal
 import pandas as pd
 
 from flows.config import NotifySettings, NotifyTarget, NotifyTeam
+from flows.i18n import Language, language
 from flows.outbound.notify.digest import (
     Digest,
     RunSummary,
@@ -68,6 +69,8 @@ class _RunContext:
     links: Mapping[str, str]
     ledger: NotificationLedger | None
     env: Mapping[str, str]
+    lang: Language
+    names: Mapping[str, str]
 
 
 def _send(
@@ -98,7 +101,8 @@ def _to_target(
     top_n = ctx.settings.top_n
     if resolved.is_file_sink:
         # The file is the run's own record: it always lists all of the team's alerts.
-        digest = build_digest(alerts, ctx.summary, ctx.links, team=team.name, top_n=top_n)
+        digest = build_digest(alerts, ctx.summary, ctx.links, team=team.name, top_n=top_n,
+                              lang=ctx.lang, names=ctx.names)
         return _write_sink(team.name, resolved, digest, ctx.output_dir, len(alerts))
     key = f"{team.name}|{resolved.label}"
     if ctx.ledger is None:
@@ -120,7 +124,7 @@ def _send_new(team: NotifyTeam, resolved: ResolvedTarget, alerts: pd.DataFrame,
         return NotifyResult(team.name, resolved.label, "unchanged",
                             message="no new or changed alerts; nothing sent")
     digest = build_digest(fresh, ctx.summary, ctx.links, team=team.name, top_n=top_n,
-                          unchanged=len(alerts) - len(fresh))
+                          unchanged=len(alerts) - len(fresh), lang=ctx.lang, names=ctx.names)
     ok, attempts, message = _send(resolved, digest, settings)
     if not ok:
         return NotifyResult(team.name, resolved.label, "failed", alerts=len(fresh),
@@ -129,6 +133,13 @@ def _send_new(team: NotifyTeam, resolved: ResolvedTarget, alerts: pd.DataFrame,
         ctx.ledger.save(key, current)
     return NotifyResult(team.name, resolved.label, "sent", alerts=len(fresh), attempts=attempts,
                         message=message)
+
+
+def _product_names(products: pd.DataFrame) -> dict[str, str]:
+    if "name" not in products.columns:
+        return {}
+    named = products.dropna(subset=["name"])
+    return {str(s): str(n) for s, n in zip(named["sku"], named["name"], strict=True) if str(n)}
 
 
 def _open_ledger(ledger: NotificationLedger | Path | None) -> NotificationLedger | None:
@@ -145,6 +156,7 @@ def notify_run(
     ledger: NotificationLedger | Path | None = None,
     links: Mapping[str, str | Path] | None = None,
     env: Mapping[str, str] | None = None,
+    lang: Language | None = None,
 ) -> list[NotifyResult]:
     """Send each team the digest of its new or changed alerts; return one result per target.
 
@@ -152,7 +164,9 @@ def notify_run(
     ``products`` (sku, category, supplier) routes alerts to teams; ``links`` maps a label to a
     file (shown under ``settings.link_base_url`` when set) or a URL; ``ledger`` is a JSON
     ledger path or any :class:`NotificationLedger` (``None`` disables de-duplication);
-    ``output_dir`` is the run's folder, where ``digest://`` targets write. Never raises.
+    ``output_dir`` is the run's folder, where ``digest://`` targets write; ``lang`` the
+    language of the digest (English by default), which names products as ``products`` does.
+    Never raises.
     """
     if not settings.enabled:
         return []
@@ -163,6 +177,7 @@ def notify_run(
             links={label: render_link(v, output_dir, settings.link_base_url)
                    for label, v in (links or {}).items()},
             ledger=_open_ledger(ledger), env=os.environ if env is None else env,
+            lang=lang or language("en"), names=_product_names(products),
         )
         routed = route_alerts(alerts, products, settings.teams)
     except Exception as err:
@@ -188,11 +203,12 @@ def notify_failure(
     *,
     output_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
+    lang: Language | None = None,
 ) -> list[NotifyResult]:
     """Tell every configured target (once each) that the run failed, and why. Never raises."""
     if not settings.enabled:
         return []
-    digest = failure_message(summary, reason)
+    digest = failure_message(summary, reason, lang)
     environ = os.environ if env is None else env
     results: list[NotifyResult] = []
     seen: set[str] = set()

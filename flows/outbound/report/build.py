@@ -1,6 +1,13 @@
 """``report.html`` for one run: headline numbers, alerts, charts of the SKUs most at risk,
 accuracy of recent runs. One self-contained file: inline CSS and SVG, no script, nothing
 fetched from the network, so it opens offline and from an e-mail attachment.
+
+Its words are the run's language (``ReportOptions.locale``; Jinja's i18n extension over the
+catalogs of :mod:`flows.i18n`); amounts show as ``¥12,345`` in Chinese. Fonts are not
+shipped (a CJK font is 10-20 MB): the page names a CJK font stack (Noto Sans CJK SC, Source
+Han Sans SC, WenQuanYi Micro Hei, PingFang SC, Microsoft YaHei) that covers Linux, macOS and
+Windows, and the charts name the CJK font matplotlib finds (:func:`~flows.outbound.report.
+charts.cjk_font`).
 """
 
 from __future__ import annotations
@@ -16,8 +23,9 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from flows.i18n import KIND_LABELS, Language, language
 from flows.outbound.report.accuracy import ACCURACY_COLUMNS
-from flows.outbound.report.charts import COLORS, accuracy_chart, sku_chart
+from flows.outbound.report.charts import COLORS, accuracy_chart, chart_language, sku_chart
 from flows.outbound.report.inputs import ReportInputs, check_inputs
 from flows.outbound.report.series import arrivals, daily_history, projected_inventory
 from flows.storage.exports import atomic_write
@@ -36,6 +44,7 @@ class ReportOptions:
     top_skus: int = 8
     top_alerts: int = 25
     history_days: int = 120
+    locale: str = "en"
 
 
 def sort_alerts(alerts: pd.DataFrame) -> pd.DataFrame:
@@ -48,7 +57,7 @@ def sort_alerts(alerts: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop(columns=["_rank", "_risk"])
 
 
-def _environment() -> jinja2.Environment:
+def _environment(lang: Language | None = None) -> jinja2.Environment:
     # autoescape=True, not select_autoescape: the template's name ends in .j2, which
     # select_autoescape would not recognise as HTML. Product names and alert messages come
     # from input files and must never become markup.
@@ -58,7 +67,14 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    lang = lang or language("en")
+    env.install_gettext_translations(lang.translations, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["money"] = lambda value: (
+        lang.money(float(value), 0) if lang.is_chinese and not _missing(value)
+        else _number(value))
+    env.filters["kind"] = lambda kind: lang.gettext(KIND_LABELS.get(str(kind), str(kind)))
     env.filters["num"] = _number
     env.filters["pct"] = _percent
     env.filters["day"] = _day
@@ -274,7 +290,9 @@ def render_report(inputs: ReportInputs, options: ReportOptions | None = None) ->
     options = options or ReportOptions()
     as_of = pd.Timestamp(inputs.as_of).normalize()
     names, suppliers = _names(inputs), _suppliers(inputs)
+    lang = language(options.locale)
     context = {
+        "html_lang": "zh-CN" if lang.is_chinese else "en",
         "brand": inputs.brand,
         "as_of": as_of,
         "run_id": inputs.run_id,
@@ -283,14 +301,17 @@ def render_report(inputs: ReportInputs, options: ReportOptions | None = None) ->
         "severities": _severity_counts(inputs.alerts),
         "alerts": _alert_rows(inputs.alerts, names, options.top_alerts),
         "alerts_hidden": max(len(inputs.alerts) - options.top_alerts, 0),
-        "skus": _sku_sections(inputs, options, as_of, names, suppliers),
-        "accuracy": _accuracy(inputs.accuracy),
+        "skus": None,
+        "accuracy": None,
         "links": [{"label": str(label), "href": _safe_href(str(href))}
                   for label, href in inputs.links.items()],
         "options": options,
         "colors": COLORS,
     }
-    return _environment().get_template("report.html.j2").render(context)
+    with chart_language(lang):
+        context["skus"] = _sku_sections(inputs, options, as_of, names, suppliers)
+        context["accuracy"] = _accuracy(inputs.accuracy)
+    return _environment(lang).get_template("report.html.j2").render(context)
 
 
 def write_report(inputs: ReportInputs, path: str | Path,

@@ -7,6 +7,11 @@ the template), so an SVG can be embedded as markup as it is.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -16,13 +21,75 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.typing import RcKeyType
 
+from flows.i18n import Language, language
 from flows.outbound.report.series import ARRIVAL_KINDS
 
-__all__ = ["COLORS", "accuracy_chart", "sku_chart"]
+__all__ = ["CJK_FONTS", "COLORS", "accuracy_chart", "chart_language", "cjk_font", "sku_chart"]
+
+# Fonts with Simplified Chinese glyphs, most common first: Debian/Ubuntu (fonts-noto-cjk,
+# fonts-wqy-microhei), Adobe's Source Han, macOS, Windows.
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "PingFang SC",
+             "Microsoft YaHei", "SimHei")
+_LANGUAGE: ContextVar[Language] = ContextVar("chart_language")
+
+
+_CJK_FILES = ("cjk", "wqy", "sourcehan", "pingfang", "msyh", "simhei")
+
+
+def _find(family: str) -> bool:
+    try:
+        font_manager.findfont(font_manager.FontProperties(family=family),
+                              fallback_to_default=False)
+    except ValueError:
+        return False
+    return True
+
+
+@cache
+def cjk_font() -> str | None:
+    """The first of :data:`CJK_FONTS` matplotlib's font manager finds, or None.
+
+    Matplotlib caches the font list the first time it runs; a CJK font installed later (the
+    usual order: pip install, then apt-get install fonts-noto-cjk) is not in that cache, so
+    the system's CJK font files are added once before giving up."""
+    found = next((family for family in CJK_FONTS if _find(family)), None)
+    if found is not None:
+        return found
+    for path in font_manager.findSystemFonts():
+        if any(key in Path(path).name.lower() for key in _CJK_FILES):
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):  # an unreadable font file
+                continue
+    return next((family for family in CJK_FONTS if _find(family)), None)
+
+
+@contextmanager
+def chart_language(lang: Language) -> Iterator[None]:
+    """Chart titles, axis labels and legends in ``lang`` while the block runs."""
+    token = _LANGUAGE.set(lang)
+    try:
+        yield
+    finally:
+        _LANGUAGE.reset(token)
+
+
+def _t(message: str, **fields: object) -> str:
+    return _LANGUAGE.get(language("en")).gettext(message, **fields)
+
+
+def _style() -> dict[RcKeyType, Any]:
+    """The chart style, with a CJK font first so Chinese names and labels are not boxes (and
+    name it in the SVG, so the browser picks the same family)."""
+    found = cjk_font()
+    if found is None:
+        return _STYLE
+    return {**_STYLE, "font.sans-serif": [found, *matplotlib.rcParams["font.sans-serif"]]}
 
 COLORS = {
     "history": "#94a3b8",
@@ -77,21 +144,21 @@ def _demand_panel(ax: Axes, history: pd.DataFrame, forecast: pd.DataFrame,
         edges = pd.date_range(history["date"].iloc[0] - pd.Timedelta(hours=12),
                               periods=len(history) + 1, freq="D")
         ax.stairs(history["units"].to_numpy(float), mdates.date2num(edges), fill=True,
-                  color=COLORS["history"], label="units sold")
+                  color=COLORS["history"], label=_t("units sold"))
     out = history[history["stockout"]]
     for day in out["date"]:
         ax.axvspan(day - pd.Timedelta(hours=12), day + pd.Timedelta(hours=12),
                    color=COLORS["stockout"], alpha=0.18, linewidth=0)
     if not out.empty:
-        ax.plot([], [], color=COLORS["stockout"], alpha=0.35, linewidth=6, label="stockout day")
+        ax.plot([], [], color=COLORS["stockout"], alpha=0.35, linewidth=6, label=_t("stockout day"))
     if not forecast.empty:
         ax.fill_between(forecast["date"], forecast["p50"], forecast["p95"], step="mid",
                         color=COLORS["forecast"], alpha=0.22, linewidth=0, label="p50-p95")
         ax.step(forecast["date"], forecast["forecast"], where="mid", color=COLORS["forecast"],
-                linewidth=1.6, label="forecast mean")
+                linewidth=1.6, label=_t("forecast mean"))
     ax.axvline(float(mdates.date2num(as_of)), color="#111827", linewidth=0.8, linestyle="--")
-    ax.set_title("Units sold per day and forecast", loc="left", fontsize=9, color="#374151")
-    ax.set_ylabel("units / day")
+    ax.set_title(_t("Units sold per day and forecast"), loc="left", fontsize=9, color="#374151")
+    ax.set_ylabel(_t("units / day"))
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", ncols=4)
     _date_axis(ax)
@@ -102,28 +169,28 @@ def _stock_panel(ax: Axes, projection: pd.DataFrame, receipts: pd.DataFrame,
     ax.fill_between(projection["date"], projection["inventory"], step="post",
                     color=COLORS["inventory"], alpha=0.12, linewidth=0)
     ax.step(projection["date"], projection["inventory"], where="post",
-            color=COLORS["inventory"], linewidth=1.6, label="projected stock")
+            color=COLORS["inventory"], linewidth=1.6, label=_t("projected stock"))
     ax.axhline(reorder_point, color=COLORS["reorder_point"], linestyle=":", linewidth=1.4,
-               label=f"reorder point {reorder_point:,.0f}")
+               label=_t("reorder point {value}", value=f"{reorder_point:,.0f}"))
     ax.axhline(safety_stock, color=COLORS["safety_stock"], linestyle="--", linewidth=1.2,
-               label=f"safety stock {safety_stock:,.0f}")
+               label=_t("safety stock {value}", value=f"{safety_stock:,.0f}"))
     short = projection[projection["short"] > 0]
     if not short.empty:
         ax.scatter(short["date"], [0.0] * len(short), marker="s", s=14,
-                   color=COLORS["stockout"], label="projected stockout", zorder=3)
+                   color=COLORS["stockout"], label=_t("projected stockout"), zorder=3)
     top = max(float(projection["inventory"].max()), reorder_point, safety_stock, 1.0)
     for kind in ARRIVAL_KINDS:
         part = receipts[receipts["kind"] == kind]
         if part.empty:
             continue
         ax.scatter(part["date"], [0.0] * len(part), marker="^", s=70, color=COLORS[kind],
-                   label=kind, zorder=4, clip_on=False)
+                   label=_t(kind), zorder=4, clip_on=False)
         for when, qty in zip(part["date"], part["qty"], strict=True):
             ax.annotate(f"+{qty:,.0f}", (when, 0.0), xytext=(0, 8), textcoords="offset points",
                         ha="center", fontsize=8, color=COLORS[kind])
     ax.set_ylim(0, top * 1.25)
-    ax.set_title("Projected stock, end of day", loc="left", fontsize=9, color="#374151")
-    ax.set_ylabel("units in stock")
+    ax.set_title(_t("Projected stock, end of day"), loc="left", fontsize=9, color="#374151")
+    ax.set_ylabel(_t("units in stock"))
     ax.legend(loc="upper right", ncols=3)
     _date_axis(ax)
 
@@ -134,7 +201,7 @@ def sku_chart(history: pd.DataFrame, forecast: pd.DataFrame, projection: pd.Data
     """Two panels as one SVG: daily sales with stockout days and the forecast (mean and
     p50-p95 band) on top; projected stock with safety stock, reorder point and arrivals
     below. ``salt`` must differ between charts of one page."""
-    with plt.style.context("default"), matplotlib.rc_context(_STYLE):
+    with plt.style.context("default"), matplotlib.rc_context(_style()):
         # Fixed margins: constrained layout would double the drawing time of a chart.
         fig, (demand_ax, stock_ax) = plt.subplots(
             2, 1, figsize=(11, 5.4), height_ratios=(1.1, 1.0),
@@ -152,7 +219,7 @@ def sku_chart(history: pd.DataFrame, forecast: pd.DataFrame, projection: pd.Data
 
 def accuracy_chart(accuracy: pd.DataFrame, salt: str = "accuracy") -> str:
     """WAPE and bias of earlier runs by as-of date, as an SVG (percent)."""
-    with plt.style.context("default"), matplotlib.rc_context(_STYLE):
+    with plt.style.context("default"), matplotlib.rc_context(_style()):
         fig, ax = plt.subplots(figsize=(11, 2.6), gridspec_kw={
             "left": 0.06, "right": 0.99, "top": 0.95, "bottom": 0.14})
         when = pd.to_datetime(accuracy["as_of"])
@@ -160,9 +227,9 @@ def accuracy_chart(accuracy: pd.DataFrame, salt: str = "accuracy") -> str:
         bias = accuracy["bias"].to_numpy(float) * 100
         ax.plot(when, wape, marker="o", color=COLORS["wape"], label="WAPE")
         ax.plot(when, bias, marker="s", color=COLORS["bias"],
-                label="bias (+ = forecast too high)")
+                label=_t("bias (+ = forecast too high)"))
         ax.axhline(0, color="#111827", linewidth=0.6)
-        ax.set_ylabel("% of units sold")
+        ax.set_ylabel(_t("% of units sold"))
         values = [v for v in (*wape, *bias) if v == v]  # NaN != NaN
         low, high = min([0.0, *values]), max([1.0, *values])
         ax.set_ylim(low - 0.1 * (high - low), high + 0.35 * (high - low))  # room for the legend
