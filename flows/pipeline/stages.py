@@ -28,6 +28,7 @@ from flows.storage.sources import (
     RawTables,
     SignalsResult,
     fetch_signals_for,
+    parse_user_tables,
     read_raw,
     summarize,
 )
@@ -36,7 +37,7 @@ from forecasting.config import ForecastConfig
 from forecasting.contract import DemandData
 from forecasting.engine import resolve_freq
 from replenishment.config import PlanningConfig
-from replenishment.contract import PLANNING_TABLES, Dataset, parse_dataset
+from replenishment.contract import PLANNING_TABLES, Dataset
 from replenishment.plan import PlanResult, plan
 from replenishment.timeline import planning_horizon
 from replenishment.whatif import PlanOverrides
@@ -87,7 +88,7 @@ def validate(
         tables.update(signals.tables)
         warnings = signals.warnings
         origin += " + signals API"
-    dataset = parse_dataset(tables, timezone, require)
+    dataset = parse_user_tables(tables, timezone, require)  # problems in the file's words
     return dataset, summarize(dataset, tables, origin, warnings)
 
 
