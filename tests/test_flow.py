@@ -162,7 +162,9 @@ def test_a_rerun_duplicates_no_orders_alerts_or_messages(two_runs: TwoRuns) -> N
     assert alerts is not None and len(alerts) == len(pd.read_csv(out / "alerts.csv"))
     assert orders is not None and len(orders) == len(pd.read_csv(out / "orders.csv"))
     assert len(two_runs.receiver.requests) == 1  # the ledger held back the same digest
-    assert (two_runs.root / "store" / "notify-ledger.json").exists()
+    with RunStore(f"sqlite:///{two_runs.root / 'store' / 'runs.db'}") as store:
+        assert store.sent_notifications("planners|webhook")  # the ledger lives in the store
+    assert not (two_runs.root / "store" / "notify-ledger.json").exists()
     statuses = {r.target: r.status for r in two_runs.second.notices.digests}
     assert statuses == {"webhook": "unchanged", "digest://": "written"}
 
