@@ -17,9 +17,11 @@ import pandas as pd
 from forecasting.config import ForecastConfig
 from forecasting.contract import DemandData
 from forecasting.engine import Forecaster, origin_of, resolve_freq, resolve_horizon
+from forecasting.errors import UserError
+from forecasting.frequency import period_labels
 from forecasting.metrics import point_metrics, quantile_label, quantile_metrics, seasonal_scale
 
-__all__ = ["BacktestResult", "backtest"]
+__all__ = ["BacktestResult", "NotEnoughHistoryError", "backtest"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ def backtest(data: DemandData, config: ForecastConfig | None = None, windows: in
     config = config or ForecastConfig()
     freq = resolve_freq(data, config)
     origin = origin_of(data, freq, as_of)
+    _check_history(data, origin, windows, resolve_horizon(config, freq), freq)
     truth = Forecaster(config.model_copy(update={"freq": freq})).prepare(
         data, as_of=origin, products=products).observed()
     frames = []
@@ -75,6 +78,23 @@ def backtest(data: DemandData, config: ForecastConfig | None = None, windows: in
     season = config.season_length or fitted.season_
     scale = seasonal_scale(truth[truth["ds"] <= actuals["cutoff"].min()], season)
     return _score(actuals, [*models, "forecast"], scale, config.quantiles)
+
+
+class NotEnoughHistoryError(UserError):
+    """The backtest's first cutoff comes before anything was sold."""
+
+
+def _check_history(data: DemandData, origin: pd.Timestamp, windows: int, horizon: int,
+                   freq: str) -> None:
+    """Every outer window needs sales before its cutoff (the engine then forecasts even a
+    catalogue only days old, see :mod:`forecasting.coldstart`)."""
+    first_cutoff = pd.date_range(end=origin, periods=windows * horizon + 1, freq=freq)[0]
+    first_sale = pd.Timestamp(data.sales["date"].min())
+    if first_cutoff < pd.Timestamp(period_labels(pd.DatetimeIndex([first_sale]), freq)[0]):
+        raise NotEnoughHistoryError(
+            f"a backtest of {windows} windows of {horizon} periods ({freq}) starts at "
+            f"{first_cutoff.date()}, before the first sales date {first_sale.date()}: use "
+            "fewer windows or a shorter horizon")
 
 
 def _score(actuals: pd.DataFrame, models: list[str], scale: pd.Series,

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecasting.backtest import NotEnoughHistoryError, backtest
 from forecasting.coldstart import (
     COLD_START_MODEL,
     NoForecastError,
@@ -14,7 +15,7 @@ from forecasting.coldstart import (
     cold_start_rates,
 )
 from forecasting.config import ForecastConfig
-from forecasting.contract import DemandData
+from forecasting.contract import DataContractError, DemandData
 from forecasting.engine import Forecaster
 from forecasting.errors import UserError
 
@@ -99,3 +100,24 @@ def test_nothing_to_start_from_is_a_user_error() -> None:
     with pytest.raises(NoForecastError, match="every period of every series is censored") as err:
         Forecaster(config, n_jobs=1).fit(data, products=products)
     assert isinstance(err.value, UserError)
+
+
+def test_an_origin_before_the_first_sale_is_a_user_error() -> None:
+    data, products = _new_catalogue()
+    config = ForecastConfig(horizon=7, n_paths=20, ets_max_series=0)
+    with pytest.raises(DataContractError, match="on or after the first sales date 2025-03-01"):
+        Forecaster(config, n_jobs=1).fit(data, as_of="2025-02-20", products=products)
+
+
+@pytest.mark.parametrize("global_model", [True, False])
+def test_a_backtest_of_a_young_catalogue(global_model: bool) -> None:
+    """Windows reaching back before the first sale are refused with what to change; a window
+    with a fortnight behind it is scored (its refits forecast from days of history)."""
+    data, products = _new_catalogue(days=5)
+    config = ForecastConfig(horizon=7, n_paths=20, ets_max_series=0, global_model=global_model)
+    with pytest.raises(NotEnoughHistoryError, match="use fewer windows or a shorter horizon"):
+        backtest(data, config, windows=1, products=products, n_jobs=1)
+    data, products = _new_catalogue(days=21)
+    result = backtest(data, config, windows=1, products=products, n_jobs=1)
+    assert len(result.actuals) == 6 * 7
+    assert result.overall.set_index("model").loc["forecast", "wape"] < 1.0
