@@ -32,6 +32,8 @@ sales points at the listing. A run longer than :data:`MAX_DAYS` (91) is reported
 delisted SKU to confirm, not demand to forecast at its old rate. SKUs whose product
 ``status`` says they are no longer sold (:data:`STOPPED_STATUSES`) are never suspected: on
 the sample brand every run found before this rule (51 of 1,174 series) was a discontinued SKU.
+Periods before a series' first sale (the panel zero-fills from a launch date) are not used:
+they made a SKU launched years before its history look mostly idle, and hid its stockouts.
 """
 
 from __future__ import annotations
@@ -199,9 +201,11 @@ def suspected_stockouts(
     """
     y = history["y"].to_numpy(dtype="float64")
     stopped_ids = series.loc[series["sku"].astype(str).isin(set(stopped)), "unique_id"]
-    usable = ~history["censored"].to_numpy(dtype=bool) & ~history["unique_id"].isin(
-        stopped_ids).to_numpy()
     codes = pd.factorize(history["unique_id"], sort=False)[0]
+    # Periods before a series' first sale (zero-filled from a launch date) show no rate.
+    selling = pd.Series(y > 0).groupby(codes).cummax().to_numpy(dtype=bool)
+    usable = (~history["censored"].to_numpy(dtype=bool) & selling
+              & ~history["unique_id"].isin(stopped_ids).to_numpy())
     new = np.r_[True, codes[1:] != codes[:-1]] if len(codes) else np.zeros(0, dtype=bool)
     first = np.flatnonzero(new)[np.cumsum(new) - 1] if len(codes) else codes
     window = reference_periods(days_per_period)
