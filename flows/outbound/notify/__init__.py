@@ -22,6 +22,14 @@ URL forms (apprise 2.x)::
 Feishu, Lark and WeCom bots display raw text, so they get a plain-text rendering; DingTalk,
 Slack, e-mail and the file sink get Markdown (Apprise turns it into HTML for e-mail).
 
+Native robot messages (:mod:`flows.outbound.notify.platforms`): DingTalk markdown or
+actionCard signed with HMAC-SHA256, Feishu interactive cards (signed), WeCom markdown within
+4,096 bytes, each split to the platform's limit::
+
+    dingtalk+native://${DINGTALK_SECRET}@${DINGTALK_TOKEN}/   (add ?card=yes for an actionCard)
+    feishu+native://${FEISHU_SECRET}@${FEISHU_TOKEN}          (lark+native:// for Lark)
+    wecom+native://${WECOM_KEY}
+
 The file sink (``digest://``) writes the team's digest as Markdown to ``digest-<team>.md``
 (or NAME, which must contain "digest") in the run's output folder. It is handled here rather
 than as an Apprise plugin: the folder is only known per run, the write must be atomic, and

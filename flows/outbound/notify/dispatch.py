@@ -27,6 +27,7 @@ from flows.outbound.notify.digest import (
     render_link,
 )
 from flows.outbound.notify.ledger import JsonLedger, NotificationLedger, fingerprint_alerts, held
+from flows.outbound.notify.platforms import is_native, send_native
 from flows.outbound.notify.routing import route_alerts
 from flows.outbound.notify.targets import (
     ResolvedTarget,
@@ -76,7 +77,9 @@ class _RunContext:
 def _send(
     target: ResolvedTarget, digest: Digest, settings: NotifySettings
 ) -> tuple[bool, int, str]:
-    outcome = send_apprise(
+    # DingTalk, Feishu and WeCom robots get native, signed, split messages (platforms.py).
+    send = send_native if is_native(target.url) else send_apprise
+    outcome = send(
         target, digest, attempts=settings.attempts, backoff_s=settings.backoff_s,
         backoff_max_s=settings.backoff_max_s, timeout_s=settings.timeout_s,
     )
