@@ -94,8 +94,13 @@ def _supplier_codes(products: pd.DataFrame | None) -> dict[str, str]:
 
 
 def _cases(qty: pd.Series, case_pack: pd.Series) -> pd.Series:
+    """Cases per line: whole numbers (orders are whole cases) as integers, ``59`` not
+    ``59.0``; a quantity that is not whole cases (an open order forecast row) keeps 2
+    decimals."""
     pack = pd.to_numeric(case_pack, errors="coerce").where(lambda p: p > 0, 1.0)
-    return (pd.to_numeric(qty, errors="coerce") / pack).round(2)
+    cases = (pd.to_numeric(qty, errors="coerce") / pack).round(2)
+    whole = cases.dropna()
+    return cases.astype("Int64") if (whole == whole.round()).all() else cases
 
 
 def build_purchase_order(
