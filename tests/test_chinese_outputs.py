@@ -7,6 +7,7 @@ import io
 import os
 import re
 import subprocess
+import time
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -272,3 +273,15 @@ def test_workbook_keeps_codes_as_text_and_formulas_inert(tmp_path: Path) -> None
     frame = pd.read_csv(io.StringIO(csv_text), dtype=str)
     assert frame["商品编码"].tolist() == ["00123", "'=HYPERLINK(\"x\")"]
     assert "on_hand" not in csv_text and "现有库存" not in csv_text
+
+
+def test_a_rerun_writes_the_same_workbook_bytes(tmp_path: Path) -> None:
+    """The supplier ledger compares file bytes: an unchanged order must not look revised."""
+    def written(folder: Path) -> bytes:
+        files = write_purchase_orders({"SUP-01": _lines()}, {"SUP-01": _forecast()}, folder,
+                                      as_of=date(2026, 11, 1), products=_products(), lang=ZH)
+        return files["purchase_orders/SUP-01"].read_bytes()
+
+    first = written(tmp_path / "a")
+    time.sleep(1.1)  # a creation time taken from the clock would differ now
+    assert written(tmp_path / "b") == first

@@ -30,7 +30,7 @@ import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -184,9 +184,13 @@ def _write_sheet(book: xlsxwriter.Workbook, name: str, frame: pd.DataFrame,
     sheet.freeze_panes(1, 0)
 
 
-def _workbook(order: PurchaseOrder, lang: Language) -> bytes:
+def _workbook(order: PurchaseOrder, lang: Language, as_of: date) -> bytes:
+    """The workbook's bytes depend only on the order: its creation time is the as-of date, so
+    a re-run of the same order is byte-identical and the supplier is not sent it again."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    created = datetime.combine(as_of, datetime.min.time())
+    book.set_properties({"created": created, "title": order.number})
     _write_sheet(book, lang.gettext("Purchase order"), order.lines, lang)
     _write_sheet(book, lang.gettext("Order forecast"), order.forecast, lang)
     book.close()
@@ -220,6 +224,6 @@ def write_purchase_orders(
                                                 stem.with_name(stem.name + ".csv"))
         xlsx = stem.with_name(stem.name + ".xlsx")
         with atomic_write(xlsx, "wb") as handle:
-            handle.write(_workbook(order, lang))
+            handle.write(_workbook(order, lang, as_of))
         files[f"purchase_orders/{supplier}"] = xlsx
     return files
