@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from flows.orchestration.dask import execution
-    from flows.pipeline.forecast import run_forecast
+    from flows.pipeline.forecast import quality_path, run_forecast
 
     if args.out.suffix.lower() not in (".csv", ".parquet"):
         raise UserError(f"--out {args.out}: expected a file name ending in .csv or .parquet")
@@ -38,5 +38,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Forecast {len(result.channel):,} rows ({result.channel['sku'].nunique():,} SKUs, "
           f"freq {result.freq}, origin {result.origin.date()}) -> {job.channel_path}")
     print(f"SKU level (all channels) -> {job.sku_path}")
+    suspected = result.data_quality
+    if job.channel_path is not None and len(suspected):
+        print(f"{len(suspected):,} suspected stockouts or listing problems (censored, not read "
+              f"as low demand) -> {quality_path(job.channel_path)}")
     print(f"Recorded as run {job.run_id}")
     return 0

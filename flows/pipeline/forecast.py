@@ -22,7 +22,7 @@ from forecasting import ForecastResult
 from forecasting.config import ForecastConfig
 from replenishment.contract import Dataset
 
-__all__ = ["ForecastJob", "forecast_config", "run_forecast", "sku_path"]
+__all__ = ["ForecastJob", "forecast_config", "quality_path", "run_forecast", "sku_path"]
 
 
 def forecast_config(
@@ -53,6 +53,11 @@ def sku_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}_sku{out.suffix}")
 
 
+def quality_path(out: Path) -> Path:
+    """Suspected stockouts and listing problems, written beside the forecast."""
+    return out.with_name(f"{out.stem}_data_quality{out.suffix}")
+
+
 def run_forecast(
     settings: Settings, *, folder: Path | None = None, horizon: int | None = None,
     freq: str | None = None, as_of: str | None = None, out: Path | None = None,
@@ -72,12 +77,13 @@ def run_forecast(
         with progress.step(f"forecasting {ahead} ahead"):
             as_of_ts = pd.Timestamp(as_of) if as_of else None
             result = stages.forecast(dataset.demand, dataset.supply.products, config, as_of_ts,
-                                     settings.execution)
+                                     settings.execution, dataset.supply.inventory)
         with progress.step("writing outputs"):
             channel_file = sku_file = None
             if out is not None:
                 channel_file = write_frame(result.channel, out)
                 sku_file = write_frame(result.sku, sku_path(out))
+                write_frame(result.data_quality, quality_path(out))
             store.save_outputs(run.run_id, {
                 "forecast_channel": result.channel, "forecast_sku": result.sku,
                 "models": result.models, "scores": result.scores,

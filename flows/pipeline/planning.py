@@ -215,7 +215,7 @@ def _compute_and_publish(
         progress.say(warning)
     with progress.step(f"forecasting {config.horizon} days ahead"):
         forecast = run.forecast(dataset.demand, dataset.supply.products, config, origin,
-                                settings.execution)
+                                settings.execution, dataset.supply.inventory)
     with progress.step("planning orders, order forecasts and alerts"):
         previous = _previous_forecast(store, origin, run_id)
         result = run.plan(dataset, forecast, settings.planning, origin, previous,
@@ -224,13 +224,16 @@ def _compute_and_publish(
         summary = plan_summary(result, run_id, origin)
         if options.overrides is not None:
             summary["whatif"] = options.overrides.model_dump(mode="json")
-        files = run.export(result, forecast, out, summary, settings, dataset.supply.products)
+        # The store first: when it cannot keep the run (a full disk), nothing is published.
         store.save_outputs(run_id, {
             "forecast_channel": forecast.channel, "forecast_sku": result.forecast,
             "models": forecast.models, "scores": forecast.scores, "orders": result.orders,
             "order_forecast": result.order_forecast, "exceptions": result.exceptions,
             "alerts": result.alerts, "levels": result.levels,
+            "data_quality": forecast.data_quality,
         })
+        files = run.export(result, forecast, out, summary, settings, dataset.supply.products,
+                           origin, options.force)
     report: Path | None = None
     with progress.step("writing the report"):
         if options.report:

@@ -146,12 +146,18 @@ def executor_scope(execution: ExecutionSettings) -> AbstractContextManager[Any]:
 def forecast(
     demand: DemandData, products: pd.DataFrame, config: ForecastConfig,
     as_of: pd.Timestamp | None, execution: ExecutionSettings | None = None,
+    inventory: pd.DataFrame | None = None,
 ) -> ForecastResult:
-    """Fit the forecasting engine on ``demand`` up to ``as_of`` and forecast the horizon."""
+    """Fit the forecasting engine on ``demand`` up to ``as_of`` and forecast the horizon.
+
+    ``inventory`` (the stock snapshot) lets the engine tell a stockout (no stock on hand) from
+    a listing problem in runs of zero sales the data does not flag.
+    """
     execution = execution or ExecutionSettings()
     with executor_scope(execution) as executor:
         forecaster = Forecaster(config, executor=executor, n_jobs=execution.threads)
-        return forecaster.fit(demand, as_of, products=products).predict()
+        fitted = forecaster.fit(demand, as_of, products=products, inventory=inventory)
+        return fitted.predict()
 
 
 def plan_orders(
@@ -166,12 +172,18 @@ def plan_orders(
 
 def export(result: PlanResult, forecast: ForecastResult, out: Path,
            summary: dict[str, object], settings: Settings | None = None,
-           products: pd.DataFrame | None = None) -> dict[str, Path]:
+           products: pd.DataFrame | None = None, as_of: pd.Timestamp | None = None,
+           force: bool = False) -> dict[str, Path]:
     """Write every output into a staging folder that replaces ``out`` only when complete;
     return the files by name ("orders/<supplier>" keeps the supplier's true name).
+
     ``settings`` and ``products`` shape the suppliers' purchase orders (language, ship-to,
-    discontinued SKUs)."""
-    with staged_output(out) as staging:
+    discontinued SKUs). The folder is locked while it is written; outputs of a later as-of
+    date are not replaced by an earlier one unless ``force`` (see
+    :func:`flows.storage.exports.staged_output`).
+    """
+    day = as_of.date() if as_of is not None else None
+    with staged_output(out, as_of=day, force=force) as staging:
         written = write_plan_outputs(result, forecast, staging, summary, settings, products)
     return {name: out / path.relative_to(staging) for name, path in written.items()}
 

@@ -510,12 +510,8 @@ class RunStore:
             with _MEMORY_LOCK:
                 yield
             return
-        with open(path.with_name(f"{path.name}.notify.lock"), "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with _file_lock(path.with_name(f"{path.name}.notify.lock")):
+            yield
 
     def _upgrade_schema(self) -> None:
         config = alembic_config()
@@ -597,7 +593,15 @@ def _sqlite_open_lock(url: sa.URL) -> Iterator[None]:
     if path is None:
         yield
         return
-    with open(path.with_name(f"{path.name}.lock"), "a") as handle:
+    with _file_lock(path.with_name(f"{path.name}.lock")):
+        yield
+
+
+@contextmanager
+def _file_lock(lock_path: Path) -> Iterator[None]:
+    """An exclusive lock on ``lock_path`` between processes, released by the kernel if the
+    holder dies."""
+    with open(lock_path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
