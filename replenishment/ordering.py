@@ -30,7 +30,7 @@ from replenishment.config import PlanningConfig
 from replenishment.contract import SupplyData
 from replenishment.multiperiod import BuildAhead
 from replenishment.optimizer import OrderPlan, OrderProblem, optimize_orders, order_suppliers
-from replenishment.phased import FirmNeed, row_quantiles, round_to_lots
+from replenishment.phased import FirmNeed, round_to_lots, row_quantiles
 from replenishment.timeline import TimelineInputs
 
 __all__ = [
@@ -95,23 +95,35 @@ def _aligned_need(need: np.ndarray, target: np.ndarray, level: np.ndarray) -> np
     return need + (target - row_quantiles(need, level))[:, None]
 
 
-def _mandatory(ahead: np.ndarray, items: pd.DataFrame, capacity: np.ndarray,
-               supplier: np.ndarray, budget: float | None) -> np.ndarray:
-    """Units built ahead that the firm order must hold: all of them, unless a budget is set
-    or a supplier's lots of them exceed its capacity (then the need curve carries them)."""
+def _mandatory(ahead: np.ndarray, target: np.ndarray, sells: np.ndarray, items: pd.DataFrame,
+               capacity: np.ndarray, supplier: np.ndarray, budget: float | None) -> np.ndarray:
+    """Units the firm order must hold: the units built ahead, and a whole MOQ lot where the
+    target needs stock and the lot sells within ``sells`` (expected demand over
+    ``overstock_days`` from arrival). The one-window newsvendor would refuse such a lot (its
+    leftover counts as cost, the later windows it serves as nothing); a planner buys it.
+    None under a budget, nor for a supplier whose mandatory lots exceed its capacity (the
+    need curve then carries them and the optimiser decides)."""
     if budget is not None:
         return np.zeros_like(ahead)
-    lots = round_to_lots(ahead, items["case_pack"].to_numpy(float), items["moq"].to_numpy(float))
+    pack = items["case_pack"].to_numpy(float)
+    moq = items["moq"].to_numpy(float)
+    lot = round_to_lots(np.where(target > 0, target, 0.0), pack, moq)
+    lifted = (target > 0) & (lot > target) & (lot <= sells)
+    wanted = np.where(lifted, np.maximum(lot, ahead), ahead)
+    lots = round_to_lots(wanted, pack, moq)
     load = np.bincount(supplier, lots, len(capacity))
     fits = load <= capacity + 1e-9
-    return np.where(fits[supplier], ahead, 0.0)
+    return np.where(fits[supplier], wanted, 0.0)
 
 
 def optimise_firm(items: pd.DataFrame, inputs: TimelineInputs, firm: FirmNeed,
                   target: np.ndarray, built: BuildAhead, supply: SupplyData,
-                  suppliers: pd.Index, config: PlanningConfig) -> FirmDecision:
+                  suppliers: pd.Index, config: PlanningConfig,
+                  sells: np.ndarray | None = None) -> FirmDecision:
     """The firm order in whole case packs under MOQ, minimum order value, capacity, budget
-    and volume (:func:`replenishment.optimizer.optimize_orders`)."""
+    and volume (:func:`replenishment.optimizer.optimize_orders`); ``sells``: expected
+    demand per SKU over ``overstock_days`` from the firm order's arrival (MOQ lots within it
+    are bought when the target needs stock)."""
     supplier = suppliers.get_indexer(pd.Index(items["supplier"]))
     capacity = supplier_capacity(supply, suppliers, config)
     ahead = built.ahead[:, 0] if built.ahead.shape[1] else np.zeros(len(items))
@@ -130,8 +142,8 @@ def optimise_firm(items: pd.DataFrame, inputs: TimelineInputs, firm: FirmNeed,
         "volume_m3": (items["volume_m3"].fillna(0.0).to_numpy(float)
                       if "volume_m3" in items else 0.0),
         "inventory_position": 0.0, "holding_cost": holding, "stockout_cost": stockout,
-        "min_qty": _mandatory(ahead, items, capacity, supplier, config.budget)
-        * inputs.orderable,
+        "min_qty": _mandatory(ahead, target, np.zeros(len(items)) if sells is None else sells,
+                              items, capacity, supplier, config.budget) * inputs.orderable,
         "max_qty": np.where(inputs.orderable > 0, math.inf, 0.0),
     })
     used = supply.suppliers[supply.suppliers["supplier"].isin(set(items["supplier"]))]

@@ -261,13 +261,30 @@ def _phased(items: pd.DataFrame, scenarios: DemandScenarios, inputs_channel: pd.
     built = build_ahead(unconstrained.qty, suppliers.get_indexer(pd.Index(items["supplier"])),
                         capacity, inputs.case_pack, unit_cost * config.holding_cost_rate,
                         items["price"].fillna(items["unit_cost"]).to_numpy(float))
-    decision = optimise_firm(items, inputs, firm, target, built, supply, suppliers, config)
+    decision = optimise_firm(items, inputs, firm, target, built, supply, suppliers, config,
+                             _demand_after_arrival(unconstrained, inputs, config))
     fixed = built.qty.copy()
     fixed[:, 0] = decision.plan.items["qty"].to_numpy(float)
     final = review_plan(inputs, scenarios, offset, receipts, days, config, fixed)
     lines = explain_lines(decision, items, firm, inputs, capacity, suppliers, as_of, config)
     return _Phased(items, inputs, lines, decision, built, final, capacity, suppliers,
                    receipts, days)
+
+
+def _demand_after_arrival(plan: ReviewPlan, inputs: TimelineInputs,
+                          config: PlanningConfig) -> np.ndarray:
+    """Expected demand per SKU over ``overstock_days`` from the firm order's arrival (past
+    the projected days at the last projected week's rate)."""
+    daily = plan.daily_demand
+    days = daily.shape[1]
+    start = np.minimum(np.ceil(inputs.lead - 1e-9).astype(int), days)
+    span = int(np.ceil(config.overstock_days))
+    cum = np.concatenate([np.zeros((len(daily), 1)), np.cumsum(daily, axis=1)], axis=1)
+    end = np.minimum(start + span, days)
+    rows = np.arange(len(daily))
+    inside = cum[rows, end] - cum[rows, start]
+    rate = daily[:, -7:].mean(axis=1) if days else np.zeros(len(daily))
+    return np.asarray(inside + rate * (start + span - end))
 
 
 def _fixed_first(first: np.ndarray, n: int, days: int, inputs: TimelineInputs) -> np.ndarray:

@@ -30,7 +30,10 @@ the order-up-to level of the engine's first plan (no orders in transit either wa
 
 Metrics are defined in :mod:`replenishment.sim_metrics`. The summary is::
 
-    {"target_fill_rate": 0.95, "policy": {...}, "baseline": {...}, ...}
+    {"fill_rate": {"target": 0.95, "policy": 0.951, "baseline": 0.948},
+     "target_fill_rate": 0.95, "policy": {...}, "baseline": {...}, ...}
+
+(the fill rates first: they are what the comparison is about)
 
 where ``policy`` and ``baseline`` hold exactly :data:`~replenishment.sim_metrics.METRIC_KEYS`
 and the extra keys beside them say what was simulated and which rule the baseline used.
@@ -432,6 +435,8 @@ def simulate(
     policy_metrics = evaluate(policy_replay)
     baseline_metrics = evaluate(tuning.replay)
     summary: dict[str, Any] = {
+        "fill_rate": {"target": target, "policy": _rounded(policy_metrics)["fill_rate"],
+                      "baseline": _rounded(baseline_metrics)["fill_rate"]},
         "target_fill_rate": target,
         "policy": _rounded(policy_metrics),
         "baseline": _rounded(baseline_metrics),

@@ -356,3 +356,40 @@ def test_cli_refuses_a_date_that_is_not_iso(brand_folder: Path, tmp_path: Path) 
         main(["simulate", "--data", str(brand_folder), "--start", "2026-13-01",
               "--end", "2026-10-18", "--out", str(tmp_path / "sim")])
     assert exit_info.value.code == 2
+
+
+def test_a_launch_inside_the_window_is_replayed_and_bought_before_it_sells(
+    brand_dataset: tuple[Dataset, pd.DataFrame, pd.Series],
+) -> None:
+    """A product of the quickest supplier launching 10 days after that supplier's lead time
+    with launch_units 280: the engine's plan orders it from its launch plan in time (by the
+    quoted lead time), and the replay serves its demand."""
+    dataset, demand, stock = brand_dataset
+    suppliers = dataset.supply.suppliers.set_index("supplier")["lead_time_days"]
+    quickest = suppliers.idxmin()
+    lead = int(np.ceil(suppliers[quickest]))
+    launch_day = lead + 10
+    launch = START + pd.Timedelta(days=launch_day)
+    sku = "NEW-1"
+    products_of = dataset.supply.products
+    template = products_of[products_of["supplier"] == quickest].iloc[[0]]
+    products = pd.concat([dataset.supply.products, template.assign(
+        sku=sku, launch_date=launch, launch_units=280.0, status="new")], ignore_index=True)
+    days = pd.date_range(launch, END, freq="D")
+    launch_demand = pd.DataFrame({"date": days, "sku": sku, "channel": demand["channel"].iloc[0],
+                                  "demand": 10.0})
+    supply = dataset.supply
+    data = Dataset(dataset.demand, type(supply)(
+        products=products, suppliers=supply.suppliers, inventory=supply.inventory,
+        open_orders=supply.open_orders))
+    settings = SimulationSettings(warmup_days=0, cover_days_grid=(28,), reorder_days_grid=(14,))
+    run = simulate(data, pd.concat([demand, launch_demand], ignore_index=True), START, END,
+                   recent_mean_forecast, settings=settings, start_stock=stock)
+    assert sku in set(run.world.skus)
+    assert sku not in run.summary["skus_without_history"]
+    row = run.world.skus.get_loc(sku)
+    orders = run.policy.orders[run.policy.orders["sku_index"] == row]
+    assert len(orders) > 0
+    assert orders["order_day"].min() <= launch_day - lead
+    assert run.policy.served[row].sum() > 0
+    assert next(iter(run.summary)) == "fill_rate"
