@@ -290,11 +290,12 @@ class DirectGlobalModel:
         if windows:
             valid_X, valid_y, valid_w = self._validation(windows)
             if len(valid_y):
-                # Stop on the absolute error in units (what WAPE scores), not on the
-                # objective: squared error of log1p(y) stopped Rossmann at 245 trees.
-                self.model_.set_params(metric="None")
+                # Stop on the objective's own metric (Tweedie deviance, squared error of
+                # log1p, absolute error): absolute error in units stopped the sample brand's
+                # Tweedie model at 56-173 trees (it rewards forecasts near zero on
+                # intermittent series), WAPE 0.48 against 0.43 with 200 trees.
                 extra = {"eval_set": [(valid_X[self.columns_], valid_y)],
-                         "eval_sample_weight": [valid_w], "eval_metric": self._units_error,
+                         "eval_sample_weight": [valid_w],
                          "callbacks": [lgb.early_stopping(early_stopping_rounds,
                                                           first_metric_only=True,
                                                           verbose=False)]}
@@ -304,17 +305,6 @@ class DirectGlobalModel:
         best = getattr(self.model_, "best_iteration_", None)
         self.best_iteration_ = int(best) if best else int(params.get("n_estimators", 100))
         return self
-
-    def _units_error(self, target: np.ndarray, raw: np.ndarray, weight: np.ndarray | None
-                     ) -> tuple[str, float, bool]:
-        """Mean absolute error in units of a prediction on the transformed target."""
-        if self.target == "log1p":
-            error = np.abs(np.expm1(raw) - np.expm1(target))
-        elif self.target == "scaled" and weight is not None:
-            error = np.abs(raw - target) * weight  # weight = the level the target is over
-        else:
-            error = np.abs(raw - target)
-        return "units_mae", float(error.mean()), False
 
     def _transform(self, y: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.target == "scaled":

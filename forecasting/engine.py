@@ -53,6 +53,7 @@ from forecasting.setup import (
     EARLY_STOPPING_ROUNDS,
     LEARNING_RATE,
     MAX_TREES,
+    MIN_TREES,
     SELECTION_ROWS,
     GlobalSetup,
     candidate_setups,
@@ -336,8 +337,8 @@ class Forecaster:
                 chosen = (score, setup, model)
         assert chosen is not None
         _, self.setup_, model = chosen
-        self.trees_ = None if fixed else model.best_iteration_
-        if sample is None:
+        self.trees_ = None if fixed else max(model.best_iteration_, MIN_TREES)
+        if sample is None and (fixed or model.best_iteration_ >= MIN_TREES):
             return model
         return self._direct(self.setup_, self.trees_).fit(train, self.panel_.series)
 
