@@ -199,3 +199,13 @@ def test_named_sheet_must_exist(tmp_path: Path) -> None:
         read_folder(tmp_path, tables)
     tables = Settings(data={"tables": {"inventory": {"sheet": "库存"}}}).data.tables
     assert read_folder(tmp_path, tables)["inventory"][0]["on_hand"].tolist() == ["3"]
+
+
+def test_dataset_summary_speaks_the_configured_language(tmp_path: Path) -> None:
+    write_tiny_dataset(tmp_path)
+    _, summary = load_dataset(Settings(locale="zh_CN", data={"folder": tmp_path}))
+    assert summary.startswith("数据校验通过：folder")
+    assert "2 个 SKU 在 3 个渠道销售（douyin, jd, tmall），销售日期 2025-01-01 至 2025-01-02" \
+        in summary
+    _, english = load_dataset(Settings(data={"folder": tmp_path}))
+    assert "2 SKUs sold on 3 channels (douyin, jd, tmall)" in english

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from flows.config import Settings
 from flows.errors import UserError
+from flows.i18n import Language, language
 from flows.storage.sources.folder import RawTables, read_folder
 from flows.storage.sources.http import SignalsLimits, SignalsResult, fetch_signals
 from flows.storage.sources.mapping import apply_mappings, parse_user_tables
@@ -107,22 +108,24 @@ def load_dataset(
         origin += " + signals API"
     required = PLANNING_TABLES if require is None else tuple(require)
     dataset = parse_user_tables(raw, settings.timezone, required)
-    return dataset, summarize(dataset, raw, origin, warnings)
+    return dataset, summarize(dataset, raw, origin, warnings, language(settings.locale))
 
 
 def summarize(
-    dataset: Dataset, raw: RawTables, origin: str, warnings: Iterable[str] = ()
+    dataset: Dataset, raw: RawTables, origin: str, warnings: Iterable[str] = (),
+    lang: Language | None = None,
 ) -> str:
-    """A few lines telling the user what was read."""
+    """A few lines telling the user what was read, in ``lang`` (English by default)."""
+    t = (lang or language("en")).gettext
     sales = dataset.demand.sales
     counts = ", ".join(f"{name} {len(frame):,}" for name, (frame, _) in raw.items())
-    lines = [f"Dataset OK: {origin}", f"  rows: {counts}"]
+    lines = [t("Dataset OK: {origin}", origin=origin), "  " + t("rows: {counts}", counts=counts)]
     if not sales.empty:
         channels = sorted(sales["channel"].unique())
         first, last = (pd.Timestamp(d).date() for d in (sales["date"].min(), sales["date"].max()))
-        lines.append(
-            f"  {sales['sku'].nunique():,} SKUs sold on {len(channels)} channels "
-            f"({', '.join(channels)}), sales from {first} to {last}"
-        )
-    lines += [f"  warning: {w}" for w in warnings]
+        lines.append("  " + t(
+            "{skus} SKUs sold on {count} channels ({channels}), sales from {first} to {last}",
+            skus=f"{sales['sku'].nunique():,}", count=len(channels),
+            channels=", ".join(channels), first=first, last=last))
+    lines += ["  " + t("warning: {warning}", warning=w) for w in warnings]
     return "\n".join(lines)
