@@ -160,7 +160,9 @@ def dingtalk_payloads(digest: Digest, card: bool = False) -> list[dict[str, Any]
 
 
 def _worst(digest: Digest) -> str:
-    lowered = digest.title.lower()
+    """The most severe level in the title's tally (after its last colon, so a brand or team
+    name such as 中国 never counts)."""
+    lowered = digest.title.replace("：", ":").rpartition(":")[2].lower()
     for severity, word in (("critical", "critical"), ("critical", "紧急"), ("high", "high"),
                            ("high", "高"), ("medium", "medium"), ("medium", "中")):
         if word in lowered:
