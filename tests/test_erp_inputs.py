@@ -80,6 +80,10 @@ def test_erp_export_plans_to_the_same_orders(brand_folders: tuple[Path, Path],
         config.write_text(yaml.safe_dump({
             "data": {"folder": str(folder), **extra}, "output_dir": str(tmp_path / folder.name),
             "store_url": f"sqlite:///{tmp_path / folder.name}.db", "notify": {"enabled": False},
+            # Small and fast: the inputs are under test here, not the models.
+            "forecast": {"horizon": 56, "backtest_windows": 1, "n_paths": 100,
+                         "ets_max_series": 0, "global_setups": ["tweedie"],
+                         "lightgbm_params": {"n_estimators": 60}},
         }), encoding="utf-8")
         assert main(["plan", "--config", str(config), "--no-report", "--no-notify"]) == 0
         outputs[folder.name] = pd.read_csv(tmp_path / folder.name / "orders.csv", dtype=str)
