@@ -351,11 +351,13 @@ def test_cli_refuses_bad_dates_with_exit_2(brand_folder: Path, tmp_path: Path, s
     assert not out.exists()
 
 
-def test_cli_refuses_a_date_that_is_not_iso(brand_folder: Path, tmp_path: Path) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["simulate", "--data", str(brand_folder), "--start", "2026-13-01",
-              "--end", "2026-10-18", "--out", str(tmp_path / "sim")])
-    assert exit_info.value.code == 2
+def test_cli_refuses_a_date_that_is_not_iso(brand_folder: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["simulate", "--data", str(brand_folder), "--start", "2026-13-01",
+                 "--end", "2026-10-18", "--out", str(tmp_path / "sim")])
+    assert code == 2
+    assert "expected an ISO date" in capsys.readouterr().err
+    assert not (tmp_path / "sim").exists()
 
 
 def test_a_launch_inside_the_window_is_replayed_and_bought_before_it_sells(
