@@ -41,8 +41,9 @@ review any position below it triggers an order, so ``reorder_point = order_up_to
 ``safety_stock = order_up_to - mean coverage demand``.
 
 Lead-time uncertainty: the firm order's arrival day is drawn per path (``lead_time_strata``
-equally likely gamma quantiles, as in :mod:`replenishment.levels`); planned receipts of later
-reviews are placed at their expected arrival.
+equally likely gamma quantiles, as in :mod:`replenishment.levels`), and so is the arrival of
+the next review's order (independently): a late next delivery lengthens the window the firm
+order must cover. Planned receipts of later reviews are placed at their expected arrival.
 """
 
 from __future__ import annotations
@@ -159,16 +160,18 @@ class FirmNeed:
 
 def size_orders(demand: np.ndarray, receipts: np.ndarray, on_hand: np.ndarray,
                 backorder_share: np.ndarray, arrival: np.ndarray, review: np.ndarray,
-                ) -> FirmNeed:
+                window: np.ndarray | None = None) -> FirmNeed:
     """The firm order's need per path: ``arrival`` (``(n, paths)`` whole days, per path)
-    and ``review`` (``(n,)`` days); ``demand`` must hold ``arrival.max() + review.max()``
-    days. Receipts are the open orders only (``(n, days)``)."""
+    and ``review`` (``(n,)`` days); ``window`` (``(n, paths)``, default ``review``) the days
+    the order covers on each path (until the next order arrives); ``demand`` must hold
+    ``(arrival + window).max()`` days. Receipts are the open orders only (``(n, days)``)."""
     n, paths, days = demand.shape
     proj = project(demand, receipts, on_hand, backorder_share)
     rows = np.arange(n)[:, None]
     cols = np.arange(paths)[None, :]
     at = np.minimum(arrival, days - 1)
-    end = np.minimum(arrival + review[:, None].astype(int), days)
+    length = (np.broadcast_to(review[:, None], arrival.shape) if window is None else window)
+    end = np.minimum(arrival + np.asarray(length).astype(int), days)
     cum = np.concatenate([np.zeros((n, paths, 1)), np.cumsum(demand, axis=2)], axis=2)
     cum_lost = np.concatenate([np.zeros((n, paths, 1)), np.cumsum(proj.lost, axis=2)], axis=2)
     cum_r = np.concatenate([np.zeros((n, 1)), np.cumsum(receipts, axis=1)], axis=1)

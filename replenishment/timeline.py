@@ -99,28 +99,33 @@ def _blocks(n: int, paths: int, days: int) -> list[slice]:
 
 
 def _arrival_per_path(inputs: TimelineInputs, paths: int, config: PlanningConfig,
-                      ) -> np.ndarray:
-    """Whole-day arrival of the firm order per SKU and path (stratified gamma lead times)."""
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Whole-day arrival of the firm order per SKU and path (stratified gamma lead times),
+    and the days it covers: until the next review's order arrives, its lead time drawn
+    independently (a late next delivery lengthens the window; at least one day)."""
     strata = config.lead_time_strata if (inputs.lead_std > 0).any() else 1
     lead = lead_time_quantiles(inputs.lead, inputs.lead_std, strata)
     rng = np.random.default_rng(config.seed)
-    stratum = rng.permuted(np.tile(np.arange(paths) % strata, (len(inputs.lead), 1)), axis=1)
-    chosen = np.take_along_axis(lead, stratum, axis=1)
-    return np.ceil(chosen - 1e-9).astype(int)
+    tiles = np.tile(np.arange(paths) % strata, (len(inputs.lead), 1))
+    arrival = np.ceil(np.take_along_axis(lead, rng.permuted(tiles, axis=1), axis=1) - 1e-9)
+    following = np.ceil(np.take_along_axis(lead, rng.permuted(tiles, axis=1), axis=1) - 1e-9)
+    window = np.maximum(inputs.review[:, None] + following - arrival, 1.0)
+    return arrival.astype(int), window.astype(int)
 
 
 def firm_needs(inputs: TimelineInputs, scenarios: DemandScenarios, offset: int,
                receipts: np.ndarray, config: PlanningConfig) -> FirmNeed:
     """The firm order's need per SKU and path (open orders only), in blocks of SKUs."""
     paths = scenarios.n_paths
-    arrival = _arrival_per_path(inputs, paths, config)
-    days = int(arrival.max(initial=0) + inputs.review.max(initial=1) + 1)
+    arrival, window = _arrival_per_path(inputs, paths, config)
+    days = int((arrival + window).max(initial=1) + 1)
     parts: list[FirmNeed] = []
     for block in _blocks(len(inputs.rows), paths, days):
         demand = daily_paths(scenarios, inputs.rows[block], offset, days)
         parts.append(size_orders(
             demand, _pad(receipts[block], days), inputs.on_hand[block],
             inputs.backorder_share[block], arrival[block], inputs.review[block],
+            window[block],
         ))
     if not parts:
         empty = np.zeros((0, paths))
