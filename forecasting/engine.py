@@ -4,11 +4,15 @@
 
 1. sales become a zero-filled panel of (sku, channel) series up to the origin; signal
    features are built for history and horizon; stockout and closure periods are censored;
-2. every candidate model (per-series statsforecast models and a global LightGBM) forecasts
-   ``backtest_windows`` rolling origins before the real one and the real one itself;
-3. per series, the ``combine_top`` best models on the windows are weighted by inverse error;
-4. the combination's window errors give a negative binomial dispersion per series, scaled
-   per demand class until the window coverage matches the quantile levels;
+2. the global LightGBM's set-up and tree count are chosen on ``backtest_windows`` inner
+   rolling windows (at most a quarter long; :mod:`forecasting.setup`); every candidate
+   (per-series statsforecast models, which get the global model's lift of each day's
+   events, and the global model) forecasts the windows and the real origin;
+3. the way of combining them (one model, the best per demand class, or per series) is the
+   one that scores best on windows it was not chosen on;
+4. the combination's window errors give a negative binomial dispersion per series; the
+   quantiles' median location and spread are calibrated per demand class until the window
+   coverage matches the quantile levels;
 5. channel rows get mean and quantiles, SKU rows sum the channel means, and SKU sample paths
    give the distribution of demand over any window.
 """
