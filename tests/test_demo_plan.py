@@ -8,7 +8,8 @@ arrival to the next possible arrival, widened by two standard deviations of the 
 lead time for late deliveries), read independently from the forecast's sample paths:
 demand before the arrival is never bought. (Stock at arrival varies by path under lost
 sales: where it is high, demand was low, so the line is the quantile of the window's demand
-net of that stock, which is at most the window's quantile.) The stationary policy failed this on the demo's largest line (8,760 units of
+net of that stock, which is at most the window's quantile.) The stationary policy failed this
+on the demo's largest line (8,760 units of
 CRM-0121 arriving 2026-11-25, sized on 11,329 units of protection demand that included
 Double 11).
 
