@@ -37,7 +37,8 @@ def write_plan_outputs(result: PlanResult, forecast: ForecastResult, folder: Pat
     for name, frame in (("orders", result.orders), ("exceptions", result.exceptions),
                         ("alerts", result.alerts), ("levels", result.levels),
                         ("forecast", forecast.channel), ("forecast_sku", forecast.sku),
-                        ("data_quality", forecast.data_quality)):
+                        ("data_quality", forecast.data_quality),
+                        ("launches", result.launches)):
         files[name] = write_csv(frame, folder / f"{name}.csv")
     summary_path = folder / "summary.json"
     summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str),

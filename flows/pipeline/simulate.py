@@ -35,7 +35,9 @@ from replenishment.simulate import (
     engine_forecast,
     simulate,
     simulation_forecast_config,
+    simulation_planning_config,
 )
+from replenishment.timeline import planning_horizon
 
 __all__ = ["SimulationJob", "describe_simulation", "read_truth", "run_simulation",
            "simulation_demand"]
@@ -132,8 +134,11 @@ def run_simulation(
         _check_dates(first, last, dataset, demand, source)
         start_stock = _start_stock(truth_stock, first)
     progress.say(summary)
-    config = simulation_forecast_config(settings.forecast, simulation.review_days,
-                                        simulation.forecast_every)
+    planning = simulation_planning_config(settings.planning, simulation.target_fill_rate,
+                                          simulation.review_days)
+    config = simulation_forecast_config(
+        settings.forecast, simulation.review_days, simulation.forecast_every,
+        planning_days=planning_horizon(dataset.supply.suppliers, planning))
     config_hash = hash_mapping({
         "settings": settings.fingerprint(), "simulation": simulation.model_dump_json(),
         "end": last.date().isoformat(),
