@@ -154,7 +154,8 @@ def _inputs(settings: Settings, options: PlanOptions, run: Stages,
     with progress.step("pulling signals"):
         signals = run.pull_signals(settings)
     with progress.step("validating"):
-        dataset, description = run.validate(raw, origin, signals, settings.timezone)
+        dataset, description = run.validate(raw, origin, signals, settings.timezone,
+                                            settings.locale)
         stages.check_plannable(dataset, settings.forecast)
     progress.say(description)
     return dataset, description

@@ -19,6 +19,7 @@ from pandas.tseries.frequencies import to_offset
 
 from flows.config import ExecutionSettings, Settings
 from flows.errors import UserError
+from flows.i18n import language
 from flows.outbound.publish import Notices, notify_plan, write_plan_report
 from flows.outbound.report import PreviousForecast
 from flows.pipeline.outputs import write_plan_outputs
@@ -75,11 +76,11 @@ def pull_signals(settings: Settings) -> SignalsResult | None:
 
 def validate(
     raw: RawTables, origin: str, signals: SignalsResult | None, timezone: str,
-    require: tuple[str, ...] = PLANNING_TABLES,
+    locale: str = "en", require: tuple[str, ...] = PLANNING_TABLES,
 ) -> tuple[Dataset, str]:
     """Merge the signals into the raw tables and validate them against the contract.
 
-    Returns the dataset and a short summary; raises
+    Returns the dataset and a short summary in the planner's ``locale``; raises
     :class:`~forecasting.contract.DataContractError` naming every problem.
     """
     tables = dict(raw)
@@ -89,7 +90,7 @@ def validate(
         warnings = signals.warnings
         origin += " + signals API"
     dataset = parse_user_tables(tables, timezone, require)  # problems in the file's words
-    return dataset, summarize(dataset, tables, origin, warnings)
+    return dataset, summarize(dataset, tables, origin, warnings, language(locale))
 
 
 def check_plannable(dataset: Dataset, config: ForecastConfig) -> None:
