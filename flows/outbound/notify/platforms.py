@@ -43,7 +43,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import httpx
 
 from flows.outbound.notify.digest import Digest
-from flows.outbound.notify.targets import ResolvedTarget, SendOutcome, mask_secrets
+from flows.outbound.notify.targets import MaskSecrets, ResolvedTarget, SendOutcome, mask_secrets
 
 __all__ = [
     "LIMITS",
@@ -237,19 +237,6 @@ def _refusal(reply: httpx.Response) -> str | None:
     return f"error {code}: {answer.get('errmsg') or answer.get('msg') or ''}".strip()
 
 
-class _Masked(logging.Filter):
-    def __init__(self, secrets: tuple[str, ...]) -> None:
-        super().__init__()
-        self.secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask_secrets(message, self.secrets)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
-
-
 @contextmanager
 def _http_logs_masked(secrets: tuple[str, ...]) -> Iterator[None]:
     """httpx logs every request's URL (a DingTalk or WeCom URL holds the token): mask it in
@@ -258,7 +245,7 @@ def _http_logs_masked(secrets: tuple[str, ...]) -> Iterator[None]:
     names = [name for name in logging.root.manager.loggerDict
              if name.split(".")[0] in ("httpx", "httpcore")]
     loggers = [logging.getLogger(name) for name in {"httpx", "httpcore", *names}]
-    masking = _Masked(secrets)
+    masking = MaskSecrets(secrets)
     for each in loggers:
         each.addFilter(masking)
     try:

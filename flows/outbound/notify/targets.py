@@ -35,6 +35,7 @@ from flows.storage.exports import atomic_write, safe_filename
 
 __all__ = [
     "FILE_SINK_SCHEME",
+    "MaskSecrets",
     "ResolvedTarget",
     "SendOutcome",
     "TargetError",
@@ -160,7 +161,7 @@ def mask_secrets(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-class _MaskSecrets(logging.Filter):
+class MaskSecrets(logging.Filter):
     """Masks secrets in the records of the logger it is added to."""
 
     def __init__(self, secrets: tuple[str, ...]) -> None:
@@ -178,7 +179,7 @@ class _MaskSecrets(logging.Filter):
 @contextmanager
 def _apprise_logs_masked(secrets: tuple[str, ...]) -> Iterator[None]:
     apprise_logger = logging.getLogger("apprise")  # every Apprise plugin logs here
-    masking = _MaskSecrets(secrets)
+    masking = MaskSecrets(secrets)
     apprise_logger.addFilter(masking)
     try:
         yield

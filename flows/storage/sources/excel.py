@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 import python_calamine as calamine
 
+from flows.storage.sources.header import refuse_repeated_columns
 from forecasting.contract import DataContractError, Problem
 
 __all__ = ["EXCEL_SUFFIXES", "cell_text", "read_excel_table"]
@@ -82,13 +83,7 @@ def read_excel_table(path: Path, sheet: str | None = None) -> pd.DataFrame:
     header = [cell_text(c).strip() for c in rows[0]]
     while header and header[-1] == "":
         header.pop()
-    repeated = sorted({name for name in header if name and header.count(name) > 1})
-    if repeated:
-        raise DataContractError([Problem(
-            source=path.name, row=1, column=name, value=", ".join(header),
-            expected=f"each column named once in the header ('{name}' appears "
-                     f"{header.count(name)} times); remove or rename the copies",
-        ) for name in repeated])
+    refuse_repeated_columns(header, path.name)
     width = len(header)
     body = [[cell_text(c) for c in row[:width]] + [""] * (width - len(row))
             for row in rows[1:]]

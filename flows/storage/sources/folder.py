@@ -27,6 +27,7 @@ from flows.config import TableFormat
 from flows.errors import SourceError
 from flows.storage.sources.encoding import detect_encoding, encoding_problem, normalise_encoding
 from flows.storage.sources.excel import EXCEL_SUFFIXES, read_excel_table
+from flows.storage.sources.header import refuse_repeated_columns
 from forecasting.contract import DataContractError, Problem
 from replenishment.contract import TABLE_NAMES
 
@@ -135,14 +136,7 @@ def _check_header(path: Path, encoding: str = "utf-8-sig") -> None:
     """Refuse a header that names a column twice; the message names the file and column."""
     with path.open(encoding=encoding, newline="") as handle:
         header = next(csv.reader(handle), [])
-    names = [name.strip() for name in header]
-    repeated = sorted({name for name in names if name and names.count(name) > 1})
-    if repeated:
-        raise DataContractError([Problem(
-            source=path.name, row=1, column=name, value=", ".join(header),
-            expected=f"each column named once in the header ('{name}' appears "
-                     f"{names.count(name)} times); remove or rename the copies",
-        ) for name in repeated])
+    refuse_repeated_columns([name.strip() for name in header], path.name)
 
 
 def _drop_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
