@@ -113,3 +113,19 @@ def test_database_from_the_environment(workdir: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("BRAND_DB_URL", url)
     assert main(["validate"]) == 0
     assert "Dataset OK: database sqlite:///" in capsys.readouterr().out
+
+
+def test_the_solver_banner_stays_out_of_the_command_output() -> None:
+    """HiGHS prints a copyright banner from C++ on the first solver object of a process; the
+    planning commands make that first object with stdout pointed away."""
+    import subprocess
+    import sys
+
+    code = ("from flows.commands.main import silence_solver_banner as quiet; quiet(); "
+            "import highspy; highspy.Highs(); print('ok')")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, cwd=Path(__file__).resolve().parent.parent)
+    assert shown.stdout == "ok\n"
+    loud = subprocess.run([sys.executable, "-c", "import highspy; highspy.Highs()"],
+                          capture_output=True, text=True, check=True)
+    assert "HiGHS" in loud.stdout  # the banner this guards against still exists

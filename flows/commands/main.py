@@ -10,6 +10,7 @@ stderr, exit code 2, no traceback. Anything else is a bug and shows its tracebac
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -29,13 +30,34 @@ from flows.config import load_settings
 from forecasting.contract import DataContractError
 from forecasting.errors import UserError
 
-__all__ = ["COMMANDS", "EXIT_USER_ERROR", "build_parser", "main"]
+__all__ = ["COMMANDS", "EXIT_USER_ERROR", "build_parser", "main", "silence_solver_banner"]
 
 EXIT_USER_ERROR = 2
 COMMANDS: dict[str, ModuleType] = {
     "validate": validate, "sample": sample, "forecast": forecast, "backtest": backtest,
     "plan": plan, "run": run, "serve": serve, "simulate": simulate, "demo": demo,
 }
+
+
+# Commands that run the optimiser: HiGHS prints a copyright banner on the process's stdout
+# (from C++, past Python's sys.stdout) the first time a solver object is made.
+_SOLVING = frozenset({"plan", "run", "demo", "simulate"})
+
+
+def silence_solver_banner() -> None:
+    """Make the process's first HiGHS object with stdout pointed at /dev/null, so the banner
+    does not land in the middle of the command's own output."""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USER_ERROR
     try:
         settings = load_settings(args.config)
+        if args.command in _SOLVING:
+            silence_solver_banner()
         code: int = COMMANDS[args.command].run(args, settings)
         return code
     except DataContractError as err:
