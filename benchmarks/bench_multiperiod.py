@@ -24,19 +24,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from replenishment.multiperiod import PeriodTerms, build_ahead, optimise_periods
+from replenishment.multiperiod import build_ahead, optimise_periods, plan_cost
 from replenishment.synthetic import synthetic_period_problem
-
-
-def plan_cost(need: np.ndarray, qty: np.ndarray, terms: PeriodTerms) -> float:
-    """Holding of the stock carried between reviews plus stock-out cost of need not met."""
-    carried = np.zeros(len(need))
-    total = 0.0
-    for j in range(need.shape[1]):
-        net = carried + qty[:, j] - need[:, j]
-        total += float(np.maximum(net, 0) @ terms.holding + np.maximum(-net, 0) @ terms.stockout)
-        carried = np.maximum(net, 0)
-    return total
 
 
 def main() -> None:

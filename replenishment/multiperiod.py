@@ -27,7 +27,8 @@ import highspy
 import numpy as np
 import pulp
 
-__all__ = ["BuildAhead", "PeriodSolve", "PeriodTerms", "build_ahead", "optimise_periods"]
+__all__ = ["BuildAhead", "PeriodSolve", "PeriodTerms", "build_ahead", "optimise_periods",
+           "plan_cost"]
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,18 @@ class PeriodTerms:
     stockout: np.ndarray
     capacity: np.ndarray
     min_order_value: np.ndarray
+
+
+def plan_cost(need: np.ndarray, qty: np.ndarray, terms: PeriodTerms) -> float:
+    """The multi-period objective of a plan: holding of the stock carried between reviews
+    plus the stock-out cost of need not met (``need`` and ``qty`` are SKU x review)."""
+    carried = np.zeros(len(need))
+    total = 0.0
+    for j in range(need.shape[1]):
+        net = carried + qty[:, j] - need[:, j]
+        total += float(np.maximum(net, 0) @ terms.holding + np.maximum(-net, 0) @ terms.stockout)
+        carried = np.maximum(net, 0)
+    return total
 
 
 def optimise_periods(need: np.ndarray, terms: PeriodTerms, time_limit_s: float = 60.0,

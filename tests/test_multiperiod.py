@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from replenishment.multiperiod import PeriodTerms, build_ahead, optimise_periods
+from replenishment.multiperiod import PeriodTerms, build_ahead, optimise_periods, plan_cost
 
 
 def _terms(capacity: float) -> PeriodTerms:
@@ -52,14 +52,4 @@ def test_the_capacity_pass_matches_the_exact_lot_sizing_milp() -> None:
                          terms.stockout)
     exact = optimise_periods(need, terms, time_limit_s=30)
     assert exact.proven_optimal
-    assert _cost(need, greedy.qty, terms) == pytest.approx(exact.objective, rel=1e-3)
-
-
-def _cost(need: np.ndarray, qty: np.ndarray, terms: PeriodTerms) -> float:
-    carried = np.zeros(len(need))
-    total = 0.0
-    for j in range(need.shape[1]):
-        net = carried + qty[:, j] - need[:, j]
-        total += float(np.maximum(net, 0) @ terms.holding + np.maximum(-net, 0) @ terms.stockout)
-        carried = np.maximum(net, 0)
-    return total
+    assert plan_cost(need, greedy.qty, terms) == pytest.approx(exact.objective, rel=1e-3)
