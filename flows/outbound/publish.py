@@ -137,16 +137,16 @@ def notify_plan(
     """Send each team its digest of new or changed alerts and, when enabled, each supplier
     its order e-mail. Never raises: failures come back in :class:`Notices`."""
     with RunStore(settings.store_url) as store:
-        return _notify_with_ledger(settings, StoreLedger(store), store, run_id, as_of, dataset,
-                                   result, out, files)
+        return _notify_with_ledger(settings, store, run_id, as_of, dataset, result, out, files)
 
 
 def _notify_with_ledger(
-    settings: Settings, ledger: StoreLedger, store: RunStore, run_id: str, as_of: pd.Timestamp,
-    dataset: Dataset, result: PlanResult, out: Path, files: dict[str, Path],
+    settings: Settings, store: RunStore, run_id: str, as_of: pd.Timestamp, dataset: Dataset,
+    result: PlanResult, out: Path, files: dict[str, Path],
 ) -> Notices:
     """:func:`notify_plan` with the ledger in the run store, shared by every host using it
     (an older JSON ledger beside an SQLite store is imported once, so nothing goes twice)."""
+    ledger = StoreLedger(store)
     import_json_ledger(store, ledger_path(settings))
     import_json_ledger(store, _store_folder(settings) / "supplier-ledger.json")
     digests = notify_run(

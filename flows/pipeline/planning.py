@@ -40,7 +40,6 @@ from replenishment.contract import Dataset
 from replenishment.whatif import PlanOverrides
 
 __all__ = [
-    "PLAIN_STAGES",
     "PlanOptions",
     "PlanningOutcome",
     "Stages",
@@ -79,8 +78,9 @@ class PlanOptions(BaseModel):
 @dataclass(frozen=True)
 class Stages:
     """The stage functions a run calls, each with the signature of its namesake in
-    :mod:`flows.pipeline.stages`. ``hits`` collects the names of stages whose result was
-    read back from a cache (only the Prefect flow caches)."""
+    :mod:`flows.pipeline.stages` (the defaults: plain calls in this process). ``hits``
+    collects the names of stages whose result was read back from a cache (only the Prefect
+    flow caches)."""
 
     pull_tables: Callable[..., Any] = stages.pull_tables
     pull_signals: Callable[..., Any] = stages.pull_signals
@@ -91,11 +91,6 @@ class Stages:
     report: Callable[..., Any] = stages.report
     notify: Callable[..., Any] = stages.notify
     hits: list[str] = field(default_factory=list)
-
-
-def PLAIN_STAGES() -> Stages:
-    """The stages as plain function calls, in this process."""
-    return Stages()
 
 
 @dataclass(frozen=True)
@@ -172,7 +167,7 @@ def run_planning(settings: Settings, options: PlanOptions | None = None,
     failure and sending the failure notice.
     """
     options = options or PlanOptions()
-    run = run or PLAIN_STAGES()
+    run = run or Stages()
     progress = Progress(_STEPS, quiet=options.quiet)
     out = options.out or settings.output_dir
     config_hash = plan_config_hash(settings, options.overrides)
