@@ -19,7 +19,6 @@ from pandas.tseries.frequencies import to_offset
 
 from flows.config import ExecutionSettings, Settings
 from flows.errors import UserError
-from flows.i18n import language
 from flows.outbound.publish import Notices, notify_plan, write_plan_report
 from flows.outbound.report import PreviousForecast
 from flows.pipeline.outputs import write_plan_outputs
@@ -29,9 +28,8 @@ from flows.storage.sources import (
     RawTables,
     SignalsResult,
     fetch_signals_for,
-    parse_user_tables,
     read_raw,
-    summarize,
+    validate_tables,
 )
 from forecasting import Forecaster, ForecastResult
 from forecasting.config import ForecastConfig
@@ -78,19 +76,10 @@ def validate(
     raw: RawTables, origin: str, signals: SignalsResult | None, timezone: str,
     locale: str = "en", require: tuple[str, ...] = PLANNING_TABLES,
 ) -> tuple[Dataset, str]:
-    """Merge the signals into the raw tables and validate them against the contract.
-
-    Returns the dataset and a short summary in the planner's ``locale``; raises
-    :class:`~forecasting.contract.DataContractError` naming every problem.
-    """
-    tables = dict(raw)
-    warnings: list[str] = []
-    if signals is not None:
-        tables.update(signals.tables)
-        warnings = signals.warnings
-        origin += " + signals API"
-    dataset = parse_user_tables(tables, timezone, require)  # problems in the file's words
-    return dataset, summarize(dataset, tables, origin, warnings, language(locale))
+    """Merge the signals into the raw tables and validate them against the contract
+    (:func:`flows.storage.sources.validate_tables`); raises
+    :class:`~forecasting.contract.DataContractError` naming every problem."""
+    return validate_tables(raw, origin, signals, timezone, locale, require)
 
 
 def check_plannable(dataset: Dataset, config: ForecastConfig) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "read_sql",
     "signals_cache_dir",
     "summarize",
+    "validate_tables",
     "write_sql",
 ]
 
@@ -100,15 +101,26 @@ def load_dataset(
     planning needs). Raises :class:`DataContractError` or :class:`UserError` on bad input.
     """
     raw, origin = read_raw(settings, folder)
+    required = PLANNING_TABLES if require is None else tuple(require)
+    return validate_tables(raw, origin, fetch_signals_for(settings), settings.timezone,
+                           settings.locale, required)
+
+
+def validate_tables(
+    raw: RawTables, origin: str, signals: SignalsResult | None, timezone: str,
+    locale: str = "en", require: tuple[str, ...] = PLANNING_TABLES,
+) -> tuple[Dataset, str]:
+    """Merge the signals into the raw tables (they replace tables of the same names) and
+    validate them against the contract; return the dataset and a short summary in the
+    planner's ``locale``. Problems name the file's own columns."""
+    tables = dict(raw)
     warnings: list[str] = []
-    signals = fetch_signals_for(settings)
     if signals is not None:
-        raw.update(signals.tables)
+        tables.update(signals.tables)
         warnings = signals.warnings
         origin += " + signals API"
-    required = PLANNING_TABLES if require is None else tuple(require)
-    dataset = parse_user_tables(raw, settings.timezone, required)
-    return dataset, summarize(dataset, raw, origin, warnings, language(settings.locale))
+    dataset = parse_user_tables(tables, timezone, require)
+    return dataset, summarize(dataset, tables, origin, warnings, language(locale))
 
 
 def summarize(
