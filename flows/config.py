@@ -284,6 +284,14 @@ class Settings(BaseSettings):
         # The environment wins over the file, so an operator can override one value.
         return env_settings, init_settings
 
+    def state_folder(self) -> Path:
+        """Where local state (signal caches, older ledgers) lives: the folder of an SQLite run
+        store, or ``.replenish`` of the working folder for a database server."""
+        prefix = "sqlite:///"
+        if self.store_url.startswith(prefix):
+            return Path(self.store_url[len(prefix):]).parent
+        return Path(".replenish")
+
     def fingerprint(self) -> str:
         """A stable hash of the settings that shape the results, recorded with every run."""
         # Execution (local or Dask) changes where the work runs, not its results.

@@ -44,17 +44,9 @@ REPORT_NAME = "report.html"
 logger = logging.getLogger(__name__)
 
 
-def _store_folder(settings: Settings) -> Path:
-    """The folder of an SQLite run store, or ``.replenish`` for a database server."""
-    prefix = "sqlite:///"
-    if settings.store_url.startswith(prefix):
-        return Path(settings.store_url[len(prefix):]).parent
-    return Path(".replenish")
-
-
 def ledger_path(settings: Settings) -> Path:
     """What was already sent where: ``notify-ledger.json`` next to the run store."""
-    return _store_folder(settings) / "notify-ledger.json"
+    return settings.state_folder() / "notify-ledger.json"
 
 
 def failure_folder(settings: Settings) -> Path:
@@ -148,7 +140,7 @@ def _notify_with_ledger(
     (an older JSON ledger beside an SQLite store is imported once, so nothing goes twice)."""
     ledger = StoreLedger(store)
     import_json_ledger(store, ledger_path(settings))
-    import_json_ledger(store, _store_folder(settings) / "supplier-ledger.json")
+    import_json_ledger(store, settings.state_folder() / "supplier-ledger.json")
     digests = notify_run(
         result.alerts, dataset.supply.products, _summary(settings, run_id, as_of, result),
         settings.notify, output_dir=out, ledger=ledger,

@@ -67,10 +67,7 @@ def read_raw(settings: Settings, folder: Path | None = None) -> tuple[RawTables,
 
 def signals_cache_dir(settings: Settings) -> Path:
     """Where the signals API's last good rows are kept: next to the SQLite run store."""
-    prefix = "sqlite:///"
-    if settings.store_url.startswith(prefix):
-        return Path(settings.store_url[len(prefix):]).parent / "signals"
-    return Path(".replenish") / "signals"
+    return settings.state_folder() / "signals"
 
 
 def fetch_signals_for(settings: Settings) -> SignalsResult | None:
