@@ -28,11 +28,14 @@ unchanged problem keeps its id from run to run.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
 from forecasting.scenarios import DemandScenarios
 from replenishment.config import PlanningConfig
+from replenishment.messages import MESSAGE_COLUMNS, MESSAGES, Message, with_messages
 from replenishment.projection import (
     daily_paths,
     expected_daily_demand,
@@ -57,9 +60,11 @@ __all__ = [
     "supplier_alerts",
 ]
 
+# ``message`` is the English sentence; ``message_id`` and ``message_params`` (JSON) let the
+# flows layer write it in the planner's language (replenishment.messages).
 ALERT_COLUMNS = [
     "alert_id", "kind", "severity", "sku", "channel", "date", "message", "value_at_risk",
-    "supplier", "category",
+    "supplier", "category", "message_id", "message_params",
 ]
 ALERT_ITEM_COLUMNS = (
     "sku", "supplier", "category", "price", "unit_cost", "on_hand", "backorders",
@@ -74,13 +79,17 @@ ALERT_KINDS = ("stockout_risk", "overstock", "expiry_risk", "event_readiness",
 # Kinds raised by the planning run itself (:mod:`replenishment.plan_alerts`).
 PLAN_ALERT_KINDS = ALERT_KINDS[6:]
 SEVERITIES = ("critical", "high", "medium", "low")
+# The sentence of each data-quality reason (others: "suspected_stockout").
+_QUALITY_MESSAGES = {"stockout": "stockout", "listing": "listing", "dormant": "dormant"}
 _CELLS_PER_CHUNK = 4_000_000  # SKU x path x day cells per block of the stockout check
 
 
 def alert_rows(kind: str, rows: pd.DataFrame, identity: pd.Series | None = None,
                ) -> pd.DataFrame:
     """Alert rows of one kind (``sku, supplier, category, date, message, value_at_risk``,
-    optionally ``channel``) with stable ids from the kind, SKU, channel and ``identity``."""
+    optionally ``channel``, and ``message_id, message_params`` as
+    :func:`replenishment.messages.with_messages` sets them) with stable ids from the kind,
+    SKU, channel and ``identity``."""
     return _alerts(kind, rows, identity)
 
 
@@ -91,6 +100,9 @@ def _alerts(kind: str, rows: pd.DataFrame, identity: pd.Series | None = None) ->
     out = rows.reset_index(drop=True).assign(kind=kind, severity="")
     if "channel" not in out:
         out["channel"] = ""
+    for column in MESSAGE_COLUMNS[1:]:
+        if column not in out:
+            out[column] = ""
     keys = [""] * len(out) if identity is None else identity.reset_index(drop=True).tolist()
     out["alert_id"] = [
         stable_id(kind, sku, channel, key)
@@ -170,13 +182,12 @@ def stockout_alerts(
     lead_time = items["lead_time_days"].to_numpy(float)[risky]
     arrival = first_day + pd.to_timedelta(np.ceil(lead_time), unit="D")
     stock = (items["on_hand"] - items["backorders"]).to_numpy(float)[risky]
-    out["message"] = [
-        f"{p:.0%} chance of running out before {a.date()}, the earliest arrival of a new "
-        f"order ({lt:g} days); typically out on {d.date()}; expected {u:,.1f} units short "
-        f"(on hand {h:,.0f})"
+    out = with_messages(out, [
+        Message("stockout_risk", {"probability": p, "arrival": a, "lead_time": lt,
+                                  "out_on": d, "short": u, "on_hand": h})
         for p, a, lt, d, u, h in zip(probability[risky], arrival, lead_time, out["date"],
                                      short_units[risky], stock, strict=True)
-    ]
+    ])
     return _alerts("stockout_risk", out)
 
 
@@ -211,15 +222,22 @@ def overstock_alerts(
     out = items.loc[over, ["sku", "supplier", "category"]].copy()
     out["date"] = as_of
     out["value_at_risk"] = excess[over] * items["unit_cost"].to_numpy(float)[over]
-    out["message"] = [
-        f"stock {s:,.0f} units (on order {o:,.0f}) covers "
-        + ("all expected demand (none forecast)" if not np.isfinite(c) else f"{c:,.0f} days")
-        + f" at {r:,.2f}/day; {e:,.0f} units above {config.overstock_days:g} days of cover"
+    out = with_messages(out, [
+        _overstock_message(s, o, c, r, e, config.overstock_days)
         for s, o, c, r, e in zip(stock[over], on_order[over], cover[over], rate[over],
                                  excess[over], strict=True)
-    ]
+    ])
     parts = [_alerts("overstock", out), _expiry_alerts(items, scenarios, offset, as_of)]
     return pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
+
+
+def _overstock_message(stock: float, on_order: float, cover: float, rate: float,
+                       excess: float, threshold: float) -> Message:
+    params = {"stock": stock, "on_order": on_order, "rate": rate, "excess": excess,
+              "threshold": threshold}
+    if not np.isfinite(cover):
+        return Message("overstock_no_demand", params)
+    return Message("overstock", {**params, "cover": cover})
 
 
 def _expiry_alerts(
@@ -240,12 +258,11 @@ def _expiry_alerts(
     out = subset.loc[hit, ["sku", "supplier", "category"]].copy()
     out["date"] = as_of + pd.to_timedelta(life[has_life][hit], unit="D")
     out["value_at_risk"] = expiring[hit] * subset["unit_cost"].to_numpy(float)[hit]
-    out["message"] = [
-        f"{e:,.0f} of {h:,.0f} units on hand will not sell within their {d:g}-day shelf life "
-        f"(expected sales {s:,.1f}; assumes fresh stock, older stock expires sooner)"
+    out = with_messages(out, [
+        Message("expiry_risk", {"expiring": e, "on_hand": h, "shelf_life": d, "sellable": s})
         for e, h, d, s in zip(expiring[hit], on_hand[hit], life[has_life][hit], sellable[hit],
                               strict=True)
-    ]
+    ])
     return _alerts("expiry_risk", out)
 
 
@@ -272,7 +289,7 @@ def _upcoming_events(
         end = pd.Timestamp(promo["end"]).normalize()
         rows += [{
             "sku": sku, "channel": channel, "start": start, "end": end, "planned_units": 0.0,
-            "label": f"promotion '{promo['kind']}'",
+            "label": Message("event.promotion", {"kind": promo["kind"]}),
             "identity": f"promotion|{start.date()}|{end.date()}|{promo['kind']}",
         } for sku in skus]
     for stream in livestreams.to_dict("records"):
@@ -285,7 +302,8 @@ def _upcoming_events(
             "sku": stream["sku"], "channel": stream["channel"], "start": start,
             "end": pd.Timestamp(stream["end"]).normalize(),
             "planned_units": float(planned) if pd.notna(planned) else 0.0,
-            "label": f"livestream{' with ' + host if host else ''}",
+            "label": (Message("event.livestream_host", {"host": host}) if host
+                      else Message("event.livestream")),
             "identity": f"livestream|{pd.Timestamp(stream['start']).isoformat()}|{host}",
         })
     events = pd.DataFrame(rows, columns=["sku", "channel", "start", "end", "planned_units",
@@ -338,15 +356,15 @@ def event_alerts(
     out["category"] = items["category"].to_numpy()[row[hit]]
     out["date"] = events.loc[hit, "start"]
     out["value_at_risk"] = short[hit] * items["price"].to_numpy(float)[row[hit]]
-    out["message"] = [
-        f"{label}{' on ' + ch if ch else ''} {s.date()} to {e.date()}: expected demand "
-        f"{d:,.1f} units, stock at its start {a:,.1f} (on hand {h:,.0f} + arriving {r:,.0f} "
-        f"- expected sales before {b:,.1f})"
+    out = with_messages(out, [
+        Message("event_readiness_channel" if ch else "event_readiness", {
+            "event": label, "channel": ch, "start": s, "end": e, "demand": d,
+            "available": a, "on_hand": h, "arriving": r, "before": b})
         for label, ch, s, e, d, a, h, r, b in zip(
             events.loc[hit, "label"], events.loc[hit, "channel"], events.loc[hit, "start"],
             events.loc[hit, "end"], demand[hit], available[hit], on_hand[hit], arriving[hit],
             before[hit], strict=True)
-    ]
+    ])
     return _alerts("event_readiness", out, events.loc[hit, "identity"])
 
 
@@ -364,24 +382,44 @@ def supplier_alerts(exceptions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFra
     cost = exceptions["sku"].map(lookup["unit_cost"]).fillna(0.0)
     units = (exceptions["expected"] - exceptions["actual"]).abs()
     per_unit = np.where(exceptions["kind"] == "commitment_shortfall", price, cost)
-    rows = exceptions.assign(value_at_risk=units.to_numpy(float) * per_unit).sort_values(
-        ["supplier", "sku", "kind", "week"])
+    details = pd.Series(_exception_details(exceptions), index=exceptions.index, dtype=object)
+    rows = exceptions.assign(value_at_risk=units.to_numpy(float) * per_unit,
+                             _detail=details).sort_values(["supplier", "sku", "kind", "week"])
     grouped = rows.groupby(["supplier", "sku", "kind"], sort=False).agg(
         date=("week", "first"), weeks=("week", "size"), value_at_risk=("value_at_risk", "sum"),
-        first_message=("message", "first"),
+        detail=("_detail", "first"),
     ).reset_index()
-    more = np.where(grouped["weeks"] > 1,
-                    " (and " + (grouped["weeks"] - 1).astype(str) + " later week(s))", "")
-    out = pd.DataFrame({
+    out = with_messages(pd.DataFrame({
         "sku": grouped["sku"],
         "supplier": grouped["supplier"],
         "category": grouped["sku"].map(lookup["category"]),
         "date": grouped["date"],
         "value_at_risk": grouped["value_at_risk"],
-        "message": grouped["kind"] + ": " + grouped["first_message"] + more,
-    })
+    }), [_supplier_message(str(kind), detail, int(weeks)) for kind, detail, weeks in zip(
+        grouped["kind"], grouped["detail"], grouped["weeks"], strict=True)])
     identity = grouped["supplier"] + "|" + grouped["kind"]
     return _alerts("supplier_exception", out, identity)
+
+
+def _exception_details(exceptions: pd.DataFrame) -> list[Message | str]:
+    """Each exception's sentence as a message (its text when it carries no message id)."""
+    ids = exceptions["message_id"] if "message_id" in exceptions else [""] * len(exceptions)
+    params = (exceptions["message_params"] if "message_params" in exceptions
+              else [""] * len(exceptions))
+    details: list[Message | str] = []
+    for text, message_id, values in zip(exceptions["message"], ids, params, strict=True):
+        known = (isinstance(message_id, str) and message_id in MESSAGES
+                 and isinstance(values, str) and values)
+        details.append(Message(message_id, json.loads(values)) if known else str(text))
+    return details
+
+
+def _supplier_message(kind: str, detail: Message | str, weeks: int) -> Message:
+    label = (Message(f"exception.{kind}") if f"exception.{kind}" in MESSAGES else kind)
+    params = {"kind": label, "detail": detail}
+    if weeks > 1:
+        return Message("supplier_exception_weeks", {**params, "later": weeks - 1})
+    return Message("supplier_exception", params)
 
 
 def data_quality_alerts(data_quality: pd.DataFrame | None, items: pd.DataFrame,
@@ -404,37 +442,22 @@ def data_quality_alerts(data_quality: pd.DataFrame | None, items: pd.DataFrame,
     lookup = items.drop_duplicates("sku").set_index("sku")
     price = runs["sku"].map(lookup["price"]).astype(float).fillna(0.0)
     missed = (runs["expected_units"] - runs["sold_units"]).clip(lower=0.0)
-    out = pd.DataFrame({
+    out = with_messages(pd.DataFrame({
         "sku": runs["sku"], "channel": runs["channel"],
         "supplier": runs["sku"].map(lookup["supplier"]),
         "category": runs["sku"].map(lookup["category"]),
         "date": pd.to_datetime(runs["start"]),
         "value_at_risk": (missed * price).to_numpy(),
-        "message": [
-            _quality_message(str(reason), f"on {ch} {pd.Timestamp(a).date()} to "
-                             f"{pd.Timestamp(b).date()} ({d} days)",
-                             f"sold {s:,.0f} of an expected {e:,.0f} units", float(h))
-            for reason, ch, a, b, d, s, e, h in zip(
-                runs["reason"], runs["channel"], runs["start"], runs["end"], runs["days"],
-                runs["sold_units"], runs["expected_units"], runs["on_hand"], strict=True)
-        ],
-    })
+    }), [
+        Message(_QUALITY_MESSAGES.get(str(reason), "suspected_stockout"), {
+            "channel": ch, "start": a, "end": b, "days": d, "sold": s, "expected": e,
+            "on_hand": h})
+        for reason, ch, a, b, d, s, e, h in zip(
+            runs["reason"], runs["channel"], runs["start"], runs["end"], runs["days"],
+            runs["sold_units"], runs["expected_units"], runs["on_hand"], strict=True)
+    ])
     identity = pd.to_datetime(runs["start"]).dt.date.astype(str)
     return _alerts(kind, out, identity)
-
-
-def _quality_message(reason: str, dates: str, sold: str, on_hand: float) -> str:
-    if reason == "stockout":
-        return (f"stockout {dates}: {sold} and none on hand; the forecast treats these days "
-                "as censored demand, not low demand")
-    if reason == "listing":
-        return (f"suspected listing problem {dates}: {sold} with {on_hand:,.0f} units on "
-                "hand: check the shop page")
-    if reason == "dormant":
-        return (f"no sales {dates}: {sold}; too long to censor, so it is forecast as low "
-                "demand: check the shop page, or mark the SKU discontinued")
-    return (f"suspected stockout / listing problem {dates}: {sold}: check the shop page "
-            "and stock records; the forecast treats these days as censored demand")
 
 
 def rank_severity(values: pd.Series, config: PlanningConfig) -> pd.Series:

@@ -28,6 +28,7 @@ import pandas as pd
 
 from forecasting.scenarios import DemandScenarios
 from replenishment.config import PlanningConfig
+from replenishment.messages import Message, with_messages
 from replenishment.projection import (
     expected_daily_demand,
     scenario_offset,
@@ -63,9 +64,10 @@ PROJECTED_FORECAST_COLUMNS = [
     "supplier", "sku", "week", "days", "demand", "scheduled_receipts", "planned_receipts",
     "qty", "projected_on_hand", "expected_lost", "frozen",
 ]
+# ``message`` in English; ``message_id`` and ``message_params`` as replenishment.messages.
 EXCEPTION_COLUMNS = [
     "exception_id", "kind", "supplier", "sku", "week", "expected", "actual", "deviation",
-    "threshold", "message",
+    "threshold", "message", "message_id", "message_params",
 ]
 
 
@@ -245,13 +247,13 @@ def commitment_exceptions(
     merged["deviation"] = (merged["expected"] - merged["actual"]) / merged["expected"]
     short = merged[merged["deviation"] > share].copy()
     short["threshold"] = share
-    short["message"] = [
-        f"supplier {s} committed {a:g} units of {k} for the week of {w.date()}, "
-        f"{d:.0%} short of the {e:g} units forecast (tolerance {share:.0%})"
+    short = with_messages(short, [
+        Message("commitment_shortfall", {"supplier": s, "actual": a, "sku": k, "week": w,
+                                         "deviation": d, "expected": e, "tolerance": share})
         for s, k, w, e, a, d in zip(short["supplier"], short["sku"], short["week"],
                                     short["expected"], short["actual"], short["deviation"],
                                     strict=True)
-    ]
+    ])
     return _exceptions("commitment_shortfall", short)
 
 
@@ -296,12 +298,12 @@ def forecast_move_exceptions(
     ].copy()
     moved["supplier"] = _supplier_of(moved, products)
     moved["threshold"] = share
-    moved["message"] = [
-        f"forecast of {k} for the week of {w.date()} moved {d:+.0%} since the previous run "
-        f"({e:,.1f} -> {a:,.1f} units; tolerance {share:.0%})"
+    moved = with_messages(moved, [
+        Message("forecast_move", {"sku": k, "week": w, "deviation": d, "expected": e,
+                                  "actual": a, "tolerance": share})
         for k, w, e, a, d in zip(moved["sku"], moved["week"], moved["expected"],
                                  moved["actual"], moved["deviation"], strict=True)
-    ]
+    ])
     return _exceptions("forecast_move", moved)
 
 
@@ -350,13 +352,13 @@ def forecast_error_exceptions(
     ].copy()
     missed["supplier"] = _supplier_of(missed, products)
     missed["threshold"] = threshold
-    missed["message"] = [
-        f"forecast of {k} over the {n} week(s) from {w.date()} missed sales by WAPE {d:.0%} "
-        f"(forecast {e:,.1f}, sold {a:,.1f} units; threshold {threshold:.0%})"
+    missed = with_messages(missed, [
+        Message("forecast_error", {"sku": k, "weeks": n, "week": w, "deviation": d,
+                                   "expected": e, "actual": a, "threshold": threshold})
         for k, w, n, e, a, d in zip(missed["sku"], missed["week"], missed["weeks"],
                                     missed["expected"], missed["actual"], missed["deviation"],
                                     strict=True)
-    ]
+    ])
     return _exceptions("forecast_error", missed)
 
 

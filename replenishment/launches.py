@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.scenarios import DemandScenarios
+from replenishment.messages import Message
 from replenishment.projection import daily_paths, scenario_offset
 
 __all__ = ["LAUNCH_COLUMNS", "LaunchDemand", "launch_scenarios"]
@@ -44,8 +45,8 @@ class LaunchDemand:
 
     scenarios: DemandScenarios
     table: pd.DataFrame
-    unplannable: dict[str, str] = field(default_factory=dict)
-    late: dict[str, str] = field(default_factory=dict)
+    unplannable: dict[str, Message] = field(default_factory=dict)
+    late: dict[str, Message] = field(default_factory=dict)
 
 
 def _analogues(sales: pd.DataFrame, products: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -125,7 +126,9 @@ def launch_scenarios(products: pd.DataFrame, sales: pd.DataFrame, livestreams: p
     mean = scenarios.paths.mean(axis=1)
     analogues = _analogues(sales, products)
     rng = np.random.default_rng(seed)
-    rows, names, curves, unplannable, late = [], [], [], {}, {}
+    rows, names, curves = [], [], []
+    unplannable: dict[str, Message] = {}
+    late: dict[str, Message] = {}
     for _, product in coming.iterrows():
         sku = str(product["sku"])
         launch = pd.Timestamp(product["launch_date"]).normalize()
@@ -139,10 +142,9 @@ def launch_scenarios(products: pd.DataFrame, sales: pd.DataFrame, livestreams: p
         profile = analogues.get(str(product.get("category", "")))
         live = _livestream_units(livestreams, sku, first_day, days)
         if units is None and profile is None and live.sum() <= 0:
-            unplannable[sku] = (
-                f"launch of {sku} on {launch.date()} cannot be planned: no launch_units in "
-                f"products, no analogous launch in its category "
-                f"({product.get('category', '') or 'none'}) and no planned livestream")
+            unplannable[sku] = Message("launch_unplannable", {
+                "sku": sku, "launch": launch,
+                "category": product.get("category", "") or Message("no_category")})
             continue
         curve = _mean_curve(launch_day, units, profile, days) + live
         source = ("launch_units" if units is not None else
@@ -152,9 +154,8 @@ def launch_scenarios(products: pd.DataFrame, sales: pd.DataFrame, livestreams: p
         names.append(sku)
         curves.append(curve)
         if lead_days is not None and sku in lead_days and launch_day < lead_days[sku]:
-            late[sku] = (f"{sku} launches on {launch.date()}, before the earliest arrival of "
-                         f"an order placed now ({lead_days[sku]:g} days): launch stock must "
-                         "come from open orders")
+            late[sku] = Message("launch_late", {"sku": sku, "launch": launch,
+                                                "lead_days": lead_days[sku]})
     table = pd.DataFrame(rows, columns=LAUNCH_COLUMNS)
     if not names:
         return LaunchDemand(scenarios, table, unplannable, late)

@@ -45,6 +45,7 @@ from replenishment.contract import Dataset, SupplyData
 from replenishment.cpfr import cpfr_exceptions, projected_order_forecast
 from replenishment.launches import LAUNCH_COLUMNS, launch_scenarios
 from replenishment.levels import prepare_items
+from replenishment.messages import Message
 from replenishment.multiperiod import BuildAhead, build_ahead
 from replenishment.optimizer import SolveReport
 from replenishment.ordering import (
@@ -424,8 +425,7 @@ def plan(
         build_ahead_alerts(items, phased.built.ahead, phased.built.short,
                            _review_order_dates(phased, as_of), as_of),
         unplanned_alerts(supply.products, {**launched.unplannable, **{
-            s: f"{s} has no demand forecast and no launch plan (launch_date with "
-               "launch_units, or a planned livestream): it is not planned" for s in unplanned
+            s: Message("no_forecast", {"sku": s}) for s in unplanned
             if s not in launched.unplannable}}, "unplanned", as_of),
         unplanned_alerts(supply.products, launched.late, "launch", as_of),
     ]

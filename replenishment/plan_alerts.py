@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from replenishment.alerts import ALERT_COLUMNS, alert_rows
+from replenishment.messages import CUT_REASONS, Message, with_messages
 
 __all__ = ["build_ahead_alerts", "cut_alerts", "moq_capacity_alerts", "unplanned_alerts"]
 
@@ -37,18 +38,22 @@ def cut_alerts(lines: pd.DataFrame, items: pd.DataFrame, capacity: np.ndarray,
     cap = capacity[suppliers.get_indexer(pd.Index(out["supplier"]))]
     wanted = (lines["qty"] + lines["cut"]).to_numpy(float)[mask]
     ordered = lines["qty"].to_numpy(float)[mask]
-    out["message"] = [
-        f"{r} binds at {s}: {k} ordered {o:,.0f} of the {w:,.0f} units its target needs "
-        f"(capacity per order {c:,.0f}); unfunded {w - o:,.0f} units, about "
-        f"{max(a, 0.0):,.1f} expected to be lost"
+    out = with_messages(out, [
+        Message("cut", {"reason": _reason(r), "supplier": s, "sku": k, "ordered": o,
+                        "wanted": w, "capacity": c, "unfunded": w - o, "lost": max(a, 0.0)})
         for r, s, k, o, w, c, a in zip(reason[mask], out["supplier"], out["sku"], ordered,
                                        wanted, cap, at_risk[mask], strict=True)
-    ]
+    ])
     kinds = np.where(np.char.find(reason[mask].astype(str), "budget") >= 0,
                      "budget_shortfall", "capacity_bound")
     parts = [alert_rows(str(kind), out[kinds == kind].reset_index(drop=True))
              for kind in np.unique(kinds)]
     return pd.concat(parts, ignore_index=True)
+
+
+def _reason(reason: str) -> Message | str:
+    """A cut's reason as a translatable word (or as it is, when it is not a known one)."""
+    return Message(f"cut_reason.{reason}") if reason in CUT_REASONS else reason
 
 
 def moq_capacity_alerts(items: pd.DataFrame, capacity: np.ndarray, suppliers: pd.Index,
@@ -63,11 +68,10 @@ def moq_capacity_alerts(items: pd.DataFrame, capacity: np.ndarray, suppliers: pd
     out = _base(items, mask)
     out["date"] = pd.Timestamp(as_of).normalize()
     out["value_at_risk"] = items["revenue"].to_numpy(float)[mask] if "revenue" in items else 0.0
-    out["message"] = [
-        f"{k} can never be ordered from {s}: its MOQ of {m:,.0f} units is above the "
-        f"{c:,.0f} units one order may hold (capacity_units_per_week x capacity_weeks)"
+    out = with_messages(out, [
+        Message("moq_above_capacity", {"sku": k, "supplier": s, "moq": m, "capacity": c})
         for k, s, m, c in zip(out["sku"], out["supplier"], lot[mask], cap[mask], strict=True)
-    ]
+    ])
     return alert_rows("moq_above_capacity", out)
 
 
@@ -85,29 +89,27 @@ def build_ahead_alerts(items: pd.DataFrame, ahead: np.ndarray, short: np.ndarray
     out["date"] = pd.to_datetime(order_dates[mask][np.arange(mask.sum()), first])
     out.loc[built[mask] == 0, "date"] = pd.Timestamp(as_of).normalize()
     out["value_at_risk"] = short[mask] * items["price"].to_numpy(float)[mask]
-    out["message"] = [
-        f"supplier capacity cannot hold a later peak of {k}: {b:,.0f} units are built ahead "
-        f"(first in the order of {pd.Timestamp(d).date()})"
-        + (f"; {s:,.0f} units fit in no order before the peak" if s > 0 else "")
+    out = with_messages(out, [
+        Message("build_ahead_short" if s > 0 else "build_ahead",
+                {"sku": k, "built": b, "first_order": pd.Timestamp(d), "short": s})
         for k, b, d, s in zip(out["sku"], built[mask], out["date"], short[mask], strict=True)
-    ]
+    ])
     return alert_rows("build_ahead", out)
 
 
-def unplanned_alerts(products: pd.DataFrame, reasons: dict[str, str], kind: str,
+def unplanned_alerts(products: pd.DataFrame, reasons: dict[str, Message], kind: str,
                      as_of: pd.Timestamp) -> pd.DataFrame:
     """One alert per SKU the run could not plan, saying why (``reasons[sku]``)."""
     if not reasons:
         return pd.DataFrame(columns=ALERT_COLUMNS)
     table = products.drop_duplicates("sku").set_index("sku")
     skus = list(reasons)
-    out = pd.DataFrame({
+    out = with_messages(pd.DataFrame({
         "sku": skus,
         "supplier": table["supplier"].reindex(skus).to_numpy(),
         "category": (table["category"].reindex(skus).fillna("").to_numpy()
                      if "category" in table else ""),
         "date": pd.Timestamp(as_of).normalize(),
         "value_at_risk": 0.0,
-        "message": [reasons[s] for s in skus],
-    })
+    }), [reasons[s] for s in skus])
     return alert_rows(kind, out)

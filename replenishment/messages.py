@@ -1,0 +1,209 @@
+"""The sentences the planning core writes (alert and exception messages), as a message id and
+its parameters, so the layer that shows them can put them in the planner's language.
+
+Every sentence is a :class:`Message`: an id (a key of :data:`MESSAGES`) and parameters.
+:data:`MESSAGES` holds each id's English template, in :meth:`str.format` syntax with the
+number formats inside the braces (``{probability:.0%}``); the English template is also the
+gettext message id a catalog translates (``flows/locale/<locale>/LC_MESSAGES``), so a
+translation keeps the placeholders and their formats. Parameter values are numbers, text
+(SKUs, suppliers, channels and ISO dates, shown as they are) or another message (a part of
+the sentence that is itself translated, such as a cut's reason or an event's label).
+
+Frames carry the English sentence in ``message`` (the core's default), the id in
+``message_id`` and the parameters as a JSON object in ``message_params``; :func:`render`
+writes the sentence again with any ``translate`` function (``gettext``), falling back to
+the English template when a translation does not fit its parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "CUT_REASONS",
+    "MESSAGES",
+    "MESSAGE_COLUMNS",
+    "Message",
+    "render",
+    "render_frame",
+    "with_messages",
+]
+
+MESSAGE_COLUMNS = ("message", "message_id", "message_params")
+# Why a firm order was cut (replenishment.ordering), as the cut alert names it.
+CUT_REASONS = ("capacity", "budget", "volume", "capacity+budget", "capacity+volume",
+               "budget+volume", "capacity+budget+volume")
+_EXCEPTION_KINDS = ("commitment_shortfall", "forecast_move", "forecast_error")
+_DQ_DETAIL = "on {channel} {start} to {end} ({days} days): sold {sold:,.0f} of an expected " \
+             "{expected:,.0f} units"
+_EVENT_DETAIL = ("{start} to {end}: expected demand {demand:,.1f} units, stock at its start "
+                 "{available:,.1f} (on hand {on_hand:,.0f} + arriving {arriving:,.0f} - "
+                 "expected sales before {before:,.1f})")
+
+MESSAGES: dict[str, str] = {
+    "stockout_risk": (
+        "{probability:.0%} chance of running out before {arrival}, the earliest arrival of a "
+        "new order ({lead_time:g} days); typically out on {out_on}; expected {short:,.1f} "
+        "units short (on hand {on_hand:,.0f})"),
+    "overstock": (
+        "stock {stock:,.0f} units (on order {on_order:,.0f}) covers {cover:,.0f} days at "
+        "{rate:,.2f}/day; {excess:,.0f} units above {threshold:g} days of cover"),
+    "overstock_no_demand": (
+        "stock {stock:,.0f} units (on order {on_order:,.0f}) covers all expected demand (none "
+        "forecast) at {rate:,.2f}/day; {excess:,.0f} units above {threshold:g} days of cover"),
+    "expiry_risk": (
+        "{expiring:,.0f} of {on_hand:,.0f} units on hand will not sell within their "
+        "{shelf_life:g}-day shelf life (expected sales {sellable:,.1f}; assumes fresh stock, "
+        "older stock expires sooner)"),
+    "event_readiness": "{event} " + _EVENT_DETAIL,
+    "event_readiness_channel": "{event} on {channel} " + _EVENT_DETAIL,
+    "event.promotion": "promotion '{kind}'",
+    "event.livestream": "livestream",
+    "event.livestream_host": "livestream with {host}",
+    "commitment_shortfall": (
+        "supplier {supplier} committed {actual:g} units of {sku} for the week of {week}, "
+        "{deviation:.0%} short of the {expected:g} units forecast (tolerance {tolerance:.0%})"),
+    "forecast_move": (
+        "forecast of {sku} for the week of {week} moved {deviation:+.0%} since the previous "
+        "run ({expected:,.1f} -> {actual:,.1f} units; tolerance {tolerance:.0%})"),
+    "forecast_error": (
+        "forecast of {sku} over the {weeks} week(s) from {week} missed sales by WAPE "
+        "{deviation:.0%} (forecast {expected:,.1f}, sold {actual:,.1f} units; threshold "
+        "{threshold:.0%})"),
+    **{f"exception.{kind}": kind for kind in _EXCEPTION_KINDS},
+    "supplier_exception": "{kind}: {detail}",
+    "supplier_exception_weeks": "{kind}: {detail} (and {later} later week(s))",
+    "stockout": ("stockout " + _DQ_DETAIL + " and none on hand; the forecast treats these "
+                 "days as censored demand, not low demand"),
+    "listing": ("suspected listing problem " + _DQ_DETAIL + " with {on_hand:,.0f} units on "
+                "hand: check the shop page"),
+    "dormant": ("no sales " + _DQ_DETAIL + "; too long to censor, so it is forecast as low "
+                "demand: check the shop page, or mark the SKU discontinued"),
+    "suspected_stockout": (
+        "suspected stockout / listing problem " + _DQ_DETAIL + ": check the shop page and "
+        "stock records; the forecast treats these days as censored demand"),
+    "cut": (
+        "{reason} binds at {supplier}: {sku} ordered {ordered:,.0f} of the {wanted:,.0f} "
+        "units its target needs (capacity per order {capacity:,.0f}); unfunded "
+        "{unfunded:,.0f} units, about {lost:,.1f} expected to be lost"),
+    **{f"cut_reason.{reason}": reason for reason in CUT_REASONS},
+    "moq_above_capacity": (
+        "{sku} can never be ordered from {supplier}: its MOQ of {moq:,.0f} units is above the "
+        "{capacity:,.0f} units one order may hold (capacity_units_per_week x capacity_weeks)"),
+    "build_ahead": (
+        "supplier capacity cannot hold a later peak of {sku}: {built:,.0f} units are built "
+        "ahead (first in the order of {first_order})"),
+    "build_ahead_short": (
+        "supplier capacity cannot hold a later peak of {sku}: {built:,.0f} units are built "
+        "ahead (first in the order of {first_order}); {short:,.0f} units fit in no order "
+        "before the peak"),
+    "launch_unplannable": (
+        "launch of {sku} on {launch} cannot be planned: no launch_units in products, no "
+        "analogous launch in its category ({category}) and no planned livestream"),
+    "no_category": "none",
+    "no_forecast": (
+        "{sku} has no demand forecast and no launch plan (launch_date with launch_units, or a "
+        "planned livestream): it is not planned"),
+    "launch_late": (
+        "{sku} launches on {launch}, before the earliest arrival of an order placed now "
+        "({lead_days:g} days): launch stock must come from open orders"),
+}
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _plain(value: object) -> object:
+    """A JSON-ready parameter: numbers, text, ISO dates, nested messages."""
+    if isinstance(value, Message):
+        return {"id": value.id, "params": value.params}
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value)
+    if isinstance(value, datetime | date | np.datetime64):
+        return None if pd.isna(value) else pd.Timestamp(value).date().isoformat()
+    return value if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One sentence: its id (a key of :data:`MESSAGES`) and its parameters."""
+
+    id: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.id not in MESSAGES:
+            raise KeyError(f"unknown message id {self.id!r}")
+        object.__setattr__(self, "params", {k: _plain(v) for k, v in self.params.items()})
+
+    def text(self, translate: Callable[[str], str] = _same) -> str:
+        """The sentence, in English or through ``translate`` (a ``gettext``)."""
+        return render(self.id, self.params, translate)
+
+    def as_json(self) -> str:
+        return json.dumps(self.params, ensure_ascii=False, sort_keys=True)
+
+
+def _value(value: object, translate: Callable[[str], str]) -> object:
+    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
+        return render(value["id"], value.get("params") or {}, translate)
+    return value
+
+
+def render(message_id: str, params: Mapping[str, Any],
+           translate: Callable[[str], str] = _same) -> str:
+    """The sentence of ``message_id`` with ``params`` (nested messages rendered first), in
+    English or through ``translate``; a translation whose placeholders do not fit the
+    parameters falls back to the English template."""
+    english = MESSAGES[message_id]
+    values = {k: _value(v, translate) for k, v in params.items()}
+    try:
+        return translate(english).format(**values)
+    except (KeyError, IndexError, ValueError, TypeError):
+        return english.format(**values)
+
+
+def with_messages(frame: pd.DataFrame, messages: Sequence[Message]) -> pd.DataFrame:
+    """``frame`` with :data:`MESSAGE_COLUMNS` set from ``messages`` (one per row)."""
+    return frame.assign(
+        message=[m.text() for m in messages],
+        message_id=[m.id for m in messages],
+        message_params=[m.as_json() for m in messages],
+    )
+
+
+def _rendered(message: object, message_id: object, params: object,
+              translate: Callable[[str], str]) -> object:
+    if not isinstance(message_id, str) or message_id not in MESSAGES:
+        return message
+    try:
+        values = json.loads(params) if isinstance(params, str) and params else {}
+    except json.JSONDecodeError:
+        return message
+    if not isinstance(values, dict):
+        return message
+    return render(message_id, values, translate)
+
+
+def render_frame(frame: pd.DataFrame, translate: Callable[[str], str]) -> pd.DataFrame:
+    """``frame`` with ``message`` written again through ``translate`` from ``message_id``
+    and ``message_params``; rows without a known id keep their ``message``."""
+    if frame.empty or not set(MESSAGE_COLUMNS) <= set(frame.columns):
+        return frame
+    return frame.assign(message=pd.Series([
+        _rendered(m, i, p, translate)
+        for m, i, p in zip(frame["message"], frame["message_id"], frame["message_params"],
+                           strict=True)
+    ], index=frame.index, dtype=object))
