@@ -84,7 +84,10 @@ def main() -> None:
     end = pd.Timestamp(args.end)
     start = (end - pd.Timedelta(days=7 * args.weeks - 1) if args.start is None
              else pd.Timestamp(args.start))
-    evening = brand.stock[brand.stock["date"] == start - pd.Timedelta(days=1)]
+    eve = start - pd.Timedelta(days=1)
+    evening = brand.stock[brand.stock["date"] == eve]
+    orders = brand.purchase_orders
+    open_orders = orders[(orders["order_date"] <= eve) & (orders["eta"] > eve)]
     settings = SimulationSettings(forecast_every=args.forecast_every)
     planning = simulation_planning_config(PlanningConfig(), settings.target_fill_rate,
                                           settings.review_days)
@@ -94,7 +97,8 @@ def main() -> None:
         planning_horizon(dataset.supply.suppliers, planning))
     started = time.perf_counter()
     result = simulate(dataset, brand.true_demand, start, end, engine_forecast(config),
-                      settings=settings, start_stock=evening.set_index("sku")["on_hand"])
+                      settings=settings, start_stock=evening.set_index("sku")["on_hand"],
+                      open_orders=open_orders)
     seconds = time.perf_counter() - started
     summary = {**result.summary, "total_seconds": round(seconds, 1),
                "by_supplier": by_supplier(result.trace, dataset.supply.products,

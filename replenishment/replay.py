@@ -15,21 +15,45 @@ An order placed on review day ``d`` with a drawn lead time ``L`` arrives at the 
 ``d + L``: exactly the window the policy covers (demand from day ``d`` over ``L + R`` days).
 Lead times are drawn as ``round(normal(mean, std))``, at least one day. Orders due after the
 last simulated day stay open (they count as on order, never as received).
+
+The purchase orders already open at the start (:attr:`World.in_transit`, e.g. the data's
+``open_orders``) are part of the state every policy starts from: they arrive at the start
+of their ETA's day (an overdue one on the first day), are on order until then, and are seen
+by every policy at its reviews; they are not the policy's orders (``Replay.orders``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 __all__ = ["ORDER_LINE_COLUMNS", "Policy", "Replay", "ReviewState", "World", "draw_lead_days",
-           "replay"]
+           "in_transit_lines", "replay"]
 
 ORDER_LINE_COLUMNS = ["review", "order_day", "sku_index", "supplier_index", "qty",
                       "expected_day", "arrival_day"]
+
+
+def _no_lines() -> pd.DataFrame:
+    lines = pd.DataFrame({c: pd.Series(dtype="int64") for c in ORDER_LINE_COLUMNS})
+    lines["qty"] = lines["qty"].astype(float)
+    return lines
+
+
+def in_transit_lines(sku_index: np.ndarray, supplier_index: np.ndarray, qty: np.ndarray,
+                     arrival_day: np.ndarray) -> pd.DataFrame:
+    """Order lines (:data:`ORDER_LINE_COLUMNS`) open at the start: review and order day -1
+    (before the first day), expected and arriving on ``arrival_day`` (at least day 0)."""
+    arrival = np.maximum(np.asarray(arrival_day, dtype=np.int64), 0)
+    return pd.DataFrame({
+        "review": -1, "order_day": -1,
+        "sku_index": np.asarray(sku_index, dtype=np.int64),
+        "supplier_index": np.asarray(supplier_index, dtype=np.int64),
+        "qty": np.asarray(qty, dtype=float), "expected_day": arrival, "arrival_day": arrival,
+    }, columns=ORDER_LINE_COLUMNS)
 
 
 def draw_lead_days(mean: np.ndarray, std: np.ndarray, reviews: int, seed: int) -> np.ndarray:
@@ -47,7 +71,8 @@ class World:
     ``dates[t]``; ``supplier[i]`` the position of the SKU's supplier in ``suppliers``;
     ``review_days`` the day positions of the reviews; ``lead_days[r, j]`` the lead time of
     supplier ``j``'s order at review ``r``; ``expected_lead_days[j]`` what the supplier
-    quotes (the mean, rounded up), which is when the planner expects an order.
+    quotes (the mean, rounded up), which is when the planner expects an order;
+    ``in_transit`` the purchase order lines open at the start (:func:`in_transit_lines`).
     """
 
     skus: pd.Index
@@ -60,6 +85,7 @@ class World:
     lead_days: np.ndarray
     expected_lead_days: np.ndarray
     unit_cost: np.ndarray
+    in_transit: pd.DataFrame = field(default_factory=_no_lines)
 
     def __post_init__(self) -> None:
         expected = (len(self.skus), len(self.channels), len(self.dates))
@@ -71,6 +97,11 @@ class World:
                              "supplier")
         if (self.demand < 0).any():
             raise ValueError("demand must be non-negative")
+        lines = self.in_transit
+        if list(lines.columns) != ORDER_LINE_COLUMNS or (lines["qty"] < 0).any() or (
+                ~lines["sku_index"].between(0, len(self.skus) - 1)).any():
+            raise ValueError("in_transit must hold ORDER_LINE_COLUMNS with known SKUs and "
+                             "quantities >= 0")
 
     @property
     def n_days(self) -> int:
@@ -139,14 +170,14 @@ def replay(world: World, policy: Policy, start_stock: np.ndarray) -> Replay:
     if on_hand.shape != (n_skus,) or (on_hand < 0).any():
         raise ValueError(f"start_stock must hold {n_skus} quantities >= 0 (one per SKU)")
     arrivals = np.zeros((n_skus, n_days + 1))  # the last column: after the simulation
+    _schedule(arrivals, world.in_transit, n_days)
     served = np.zeros_like(world.demand, dtype=float)
     short = np.zeros(world.demand.shape, dtype=bool)
     received = np.zeros((n_skus, n_days))
     stock = np.zeros((n_skus, n_days))
     on_order = np.zeros((n_skus, n_days))
     lines: list[pd.DataFrame] = []
-    open_lines = pd.DataFrame({c: pd.Series(dtype="int64") for c in ORDER_LINE_COLUMNS})
-    open_lines["qty"] = open_lines["qty"].astype(float)
+    open_lines = world.in_transit.reset_index(drop=True)
     reviews = {int(day): r for r, day in enumerate(world.review_days)}
     for day in range(n_days):
         received[:, day] = arrivals[:, day]
@@ -158,9 +189,7 @@ def replay(world: World, policy: Policy, start_stock: np.ndarray) -> Replay:
                                 served[:, :, :day], short[:, :, :day])
             qty = _check_quantities(policy(state), n_skus)
             placed = _order_lines(world, review, day, qty)
-            np.add.at(arrivals, (placed["sku_index"].to_numpy(),
-                                 np.minimum(placed["arrival_day"].to_numpy(), n_days)),
-                      placed["qty"].to_numpy())
+            _schedule(arrivals, placed, n_days)
             lines.append(placed)
             open_lines = pd.concat([open_lines, placed], ignore_index=True)
         served[:, :, day] = _serve(world.demand[:, :, day], on_hand)
@@ -170,10 +199,17 @@ def replay(world: World, policy: Policy, start_stock: np.ndarray) -> Replay:
         on_order[:, day] = np.bincount(open_lines["sku_index"].to_numpy(dtype=np.int64),
                                        weights=open_lines["qty"].to_numpy(dtype=float),
                                        minlength=n_skus)
-    orders = (pd.concat(lines, ignore_index=True) if lines
-              else open_lines.iloc[:0].reset_index(drop=True))
+    orders = pd.concat(lines, ignore_index=True) if lines else _no_lines()
     return Replay(np.asarray(start_stock, dtype=float).copy(), served, short, received, stock,
                   on_order, orders)
+
+
+def _schedule(arrivals: np.ndarray, lines: pd.DataFrame, n_days: int) -> None:
+    """Add ``lines`` to ``arrivals`` on their arrival day (after the last day: the last
+    column, never received)."""
+    np.add.at(arrivals, (lines["sku_index"].to_numpy(dtype=np.int64),
+                         np.minimum(lines["arrival_day"].to_numpy(dtype=np.int64), n_days)),
+              lines["qty"].to_numpy(dtype=float))
 
 
 def _order_lines(world: World, review: int, day: int, qty: np.ndarray) -> pd.DataFrame:

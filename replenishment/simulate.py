@@ -22,11 +22,18 @@ plus planned livestreams); the planners' rule, averaging recent sales, starts or
 once they sell. Products with neither sales before ``start`` nor a launch date in the window
 are left out and listed in the summary.
 
+Both replays start from the same state: the start stock and the purchase orders open at the
+start (``open_orders``: ``sku, qty, eta``; e.g. the data's ``open_orders`` when the replay
+starts the day after its last sales, or the lines a history of purchase orders shows open
+that evening), which arrive at their ETA for the engine and the planners' rule alike
+(:attr:`~replenishment.replay.World.in_transit`) and are on order at their reviews until
+then. Lines of SKUs outside the replay are dropped (counted in the summary).
+
 Demand is what customers wanted: true demand when known (the sample brand writes it), else
 the recorded sales — then days that were out of stock understate demand, and the simulated
 service is flattered on them. Start stock is the stock on hand at ``start`` when known, else
-the order-up-to level of the engine's first plan (no orders in transit either way; a
-``warmup_days`` period, excluded from the metrics, lets that start wash out).
+the order-up-to level of the engine's first plan (a ``warmup_days`` period, excluded from
+the metrics, lets that start wash out).
 
 Metrics are defined in :mod:`replenishment.sim_metrics`. The summary is::
 
@@ -65,7 +72,15 @@ from replenishment.baseline import (
 from replenishment.config import PlanningConfig
 from replenishment.contract import INVENTORY, OPEN_ORDERS, Dataset, SupplyData
 from replenishment.plan import ForecastLike, PlanResult, plan
-from replenishment.replay import Policy, Replay, ReviewState, World, draw_lead_days, replay
+from replenishment.replay import (
+    Policy,
+    Replay,
+    ReviewState,
+    World,
+    draw_lead_days,
+    in_transit_lines,
+    replay,
+)
 from replenishment.sim_metrics import METRIC_KEYS, replay_metrics, replay_trace
 
 __all__ = [
@@ -176,11 +191,26 @@ def _demand_cube(demand: pd.DataFrame, skus: pd.Index, channels: pd.Index,
     return cube
 
 
+def _in_transit(open_orders: pd.DataFrame | None, skus: pd.Index, supplier: np.ndarray,
+                start: pd.Timestamp) -> pd.DataFrame:
+    """The lines of ``open_orders`` (``sku, qty, eta``) of the replayed SKUs, arriving on the
+    day of their ETA counted from ``start`` (overdue: the first day)."""
+    frame = open_orders if open_orders is not None else pd.DataFrame(
+        {"sku": pd.Series(dtype=str), "qty": pd.Series(dtype=float),
+         "eta": pd.Series(dtype="datetime64[ns]")})
+    frame = frame[frame["sku"].astype(str).isin(skus) & (frame["qty"] > 0)]
+    rows = _positions(skus, frame["sku"].astype(str))
+    days = (pd.to_datetime(frame["eta"]).dt.normalize() - start).dt.days.to_numpy()
+    return in_transit_lines(rows, supplier[rows], frame["qty"].to_numpy(dtype=float), days)
+
+
 def build_world(dataset: Dataset, demand: pd.DataFrame, start: pd.Timestamp,
-                end: pd.Timestamp, review_days: int = 7, seed: int = 0) -> World:
+                end: pd.Timestamp, review_days: int = 7, seed: int = 0,
+                open_orders: pd.DataFrame | None = None) -> World:
     """The world of a simulation: every product's demand per channel and day from ``demand``
     (``date, sku, channel, demand``; absent rows are zero), reviews every ``review_days``
-    from ``start``, and lead times drawn from each supplier's mean and spread."""
+    from ``start``, lead times drawn from each supplier's mean and spread, and the
+    ``open_orders`` (``sku, qty, eta``) in transit at the start."""
     start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
     if end < start:
         raise ValueError(f"end {end.date()} is before start {start.date()}")
@@ -193,15 +223,17 @@ def build_world(dataset: Dataset, demand: pd.DataFrame, start: pd.Timestamp,
     mean = suppliers["lead_time_days"].reindex(supplier_ids).to_numpy(dtype=float)
     std = suppliers["lead_time_std_days"].reindex(supplier_ids).fillna(0.0).to_numpy(float)
     review_positions = np.arange(0, len(dates), review_days)
+    supplier = _positions(supplier_ids, products["supplier"])
     return World(
         skus=skus, channels=channels, dates=dates,
         demand=_demand_cube(demand, skus, channels, dates),
-        supplier=_positions(supplier_ids, products["supplier"]),
+        supplier=supplier,
         suppliers=supplier_ids,
         review_days=review_positions,
         lead_days=draw_lead_days(mean, std, len(review_positions), seed),
         expected_lead_days=np.ceil(mean).astype(np.int64),
         unit_cost=products["unit_cost"].to_numpy(dtype=float),
+        in_transit=_in_transit(open_orders, skus, supplier, start),
     )
 
 
@@ -311,8 +343,7 @@ class EnginePolicy:
 
 def _opening_state(world: World, on_hand: np.ndarray) -> ReviewState:
     n_skus, n_channels, _ = world.demand.shape
-    lines = pd.DataFrame({c: pd.Series(dtype="int64") for c in (
-        "sku_index", "supplier_index", "expected_day")}).assign(qty=pd.Series(dtype=float))
+    lines = world.in_transit[world.in_transit["arrival_day"] > 0]
     return ReviewState(0, 0, world.dates[0], on_hand, lines,
                        np.zeros((n_skus, n_channels, 0)), np.zeros((n_skus, n_channels, 0), bool))
 
@@ -391,13 +422,16 @@ def simulate(
     planning: PlanningConfig | None = None,
     settings: SimulationSettings | None = None,
     start_stock: pd.Series | None = None,
+    open_orders: pd.DataFrame | None = None,
 ) -> SimulationResult:
     """Replay ``start``..``end`` with the engine's policy and the tuned baseline.
 
     ``demand``: ``date, sku, channel, demand`` covering the simulated days (true demand, or
     the recorded sales as ``demand``); ``forecast``: see :data:`ForecastFn` (the engine via
     :func:`engine_forecast`, or anything cheaper in tests); ``start_stock``: units on hand per
-    SKU at the start (default: the first plan's order-up-to levels).
+    SKU at the start (default: the first plan's order-up-to levels); ``open_orders``:
+    purchase order lines open at the start (``sku, qty, eta``; default: none), received at
+    their ETA by both replays.
     """
     settings = settings or SimulationSettings()
     target = settings.target_fill_rate
@@ -409,7 +443,8 @@ def simulate(
     suppliers = supply.suppliers.assign(review_days=float(settings.review_days))
     simulated = Dataset(dataset.demand, SupplyData(
         products=_simulated_products(products, target), suppliers=suppliers))
-    world = build_world(simulated, demand, start, end, settings.review_days, settings.seed)
+    world = build_world(simulated, demand, start, end, settings.review_days, settings.seed,
+                        open_orders)
     warmup = _warmup_days(world, settings)
     started = time.perf_counter()
     engine = EnginePolicy(simulated, world, forecast, config, settings.forecast_every)
@@ -455,6 +490,7 @@ def simulate(
         "skus_without_history": without_history,
         "demand_units": round(float(world.demand[:, :, warmup:].sum()), 1),
         "start_stock": "given" if start_stock is not None else "first plan's order-up-to",
+        "open_orders_at_start": _in_transit_summary(world, open_orders),
         "seconds": {"policy": round(policy_seconds, 1),
                     "forecasts": round(sum(engine.forecast_seconds), 1),
                     "plans": round(sum(engine.plan_seconds), 1),
@@ -465,6 +501,17 @@ def simulate(
                        replay_trace(world, tuning.replay, "baseline")], ignore_index=True)
     return SimulationResult(summary, trace, tuning.grid, world, policy_replay, tuning.replay,
                             stock)
+
+
+def _in_transit_summary(world: World, open_orders: pd.DataFrame | None) -> dict[str, Any]:
+    """Lines and units open at the start, those arriving inside the replay, lines dropped
+    (SKUs not replayed)."""
+    lines = world.in_transit
+    inside = lines["arrival_day"] < world.n_days
+    given = 0 if open_orders is None else int((open_orders["qty"] > 0).sum())
+    return {"lines": len(lines), "units": round(float(lines["qty"].sum()), 1),
+            "units_arriving": round(float(lines.loc[inside, "qty"].sum()), 1),
+            "lines_dropped": given - len(lines)}
 
 
 def _warmup_days(world: World, settings: SimulationSettings) -> int:

@@ -125,6 +125,25 @@ def test_written_brand_passes_the_contract(brand: SampleBrand, tmp_path: Path) -
     assert data.demand.livestreams["start"].equals(brand.tables["livestreams"]["start"])
     assert data.supply.products["name"].str.contains("[\u4e00-\u9fff]").all()
     assert (folder / "truth" / "true_demand.parquet").exists()
+    assert (folder / "truth" / "purchase_orders.parquet").exists()
+
+
+def test_the_purchase_order_history_shows_the_open_orders_of_any_evening(
+    brand: SampleBrand,
+) -> None:
+    """The lines placed by the as-of evening and received after it are ``open_orders``;
+    on any evening, the receipts after it of the lines placed by it are what the stock
+    history receives later from them."""
+    orders = brand.purchase_orders
+    open_now = orders[(orders["order_date"] <= brand.as_of) & (orders["eta"] > brand.as_of)]
+    table = brand.tables["open_orders"]
+    key = ["po_id", "sku", "qty", "eta"]
+    pd.testing.assert_frame_equal(
+        open_now[key].sort_values(key, ignore_index=True),
+        table[key].sort_values(key, ignore_index=True), check_dtype=False)
+    received = brand.stock.groupby("date")["received"].sum()
+    arrived = orders.groupby("eta")["qty"].sum().reindex(received.index).fillna(0.0)
+    assert np.allclose(received.to_numpy(), arrived.to_numpy())
 
 
 def test_festivals_lift_demand_with_a_presale_build_up(brand: SampleBrand) -> None:

@@ -13,6 +13,7 @@ import yaml
 from planning_data import make_forecast
 
 from flows.commands import main
+from flows.pipeline.simulate import Truth, start_state
 from flows.sample import generate_brand, write_brand
 from flows.storage.store import RunStore
 from forecasting.contract import DemandData
@@ -25,7 +26,15 @@ from replenishment.baseline import (
 )
 from replenishment.contract import Dataset, parse_dataset
 from replenishment.plan import ForecastLike
-from replenishment.replay import Policy, Replay, ReviewState, World, draw_lead_days, replay
+from replenishment.replay import (
+    Policy,
+    Replay,
+    ReviewState,
+    World,
+    draw_lead_days,
+    in_transit_lines,
+    replay,
+)
 from replenishment.sim_metrics import METRIC_KEYS, replay_metrics
 from replenishment.simulate import SimulationResult, SimulationSettings, simulate
 
@@ -135,6 +144,27 @@ def test_an_order_arrives_after_its_drawn_lead_time() -> None:
     assert run.served[0, 0, 3] == 0  # out of stock the day before the order arrives
     line = run.orders.iloc[0]
     assert (line["order_day"], line["arrival_day"], line["expected_day"]) == (0, 4, 4)
+
+
+def test_orders_open_at_the_start_arrive_at_their_eta_for_every_policy() -> None:
+    """8 units due on day 2 and 5 due after the last day: 3 on hand serve days 0-1 (1 a
+    day, 1 left), the 8 arrive on day 2; the 5 stay on order to the end. The policy sees
+    both lines at its review on day 0; they are not its orders."""
+    base = _world([1] * 6, review_every=100)
+    world = World(**{**base.__dict__, "in_transit": in_transit_lines(
+        np.array([0, 0]), np.array([0, 0]), np.array([8.0, 5.0]), np.array([2, 9]))})
+    seen: list[float] = []
+
+    def look(state: ReviewState) -> np.ndarray:
+        seen.append(float(state.on_order(1)[0]))
+        return np.zeros(1)
+
+    run = replay(world, look, np.array([3.0]))
+    assert run.received[0].tolist() == [0, 0, 8, 0, 0, 0]
+    assert run.on_hand[0].tolist() == [2, 1, 8, 7, 6, 5]
+    assert run.on_order[0].tolist() == [13, 13, 5, 5, 5, 5]
+    assert seen == [13.0]
+    assert run.orders.empty
 
 
 def test_lead_time_draws_have_the_suppliers_spread_and_the_seed_fixes_them() -> None:
@@ -332,7 +362,11 @@ def test_cli_writes_summary_trace_and_records_the_run(brand_folder: Path, tmp_pa
         run = store.get_run(summary["run_id"])
         assert run is not None and run.kind == "simulate" and run.status == "succeeded"
         assert "simulation_trace" in store.output_names(run.run_id)
-    assert "policy" in capsys.readouterr().out
+    assert summary["start_state"].startswith("truth (stock and purchase orders)")
+    assert summary["open_orders_at_start"]["lines"] > 0
+    printed = capsys.readouterr().out
+    assert "policy" in printed
+    assert printed.splitlines()[0].startswith("Fill rate: engine ")
 
 
 @pytest.mark.parametrize(("start", "end", "message"), [
@@ -395,3 +429,51 @@ def test_a_launch_inside_the_window_is_replayed_and_bought_before_it_sells(
     assert orders["order_day"].min() <= launch_day - lead
     assert run.policy.served[row].sum() > 0
     assert next(iter(run.summary)) == "fill_rate"
+
+
+def test_both_policies_start_from_the_same_open_orders(
+    brand_dataset: tuple[Dataset, pd.DataFrame, pd.Series],
+) -> None:
+    """A line of 500 units due on day 3, one overdue (due the day before the start: received
+    on the first day) and one of a SKU outside the replay: both replays receive the first
+    two on those days, the engine's first plan sees them on order."""
+    dataset, demand, stock = brand_dataset
+    sku = str(dataset.supply.products["sku"].iloc[0])
+    open_orders = pd.DataFrame({"sku": [sku, sku, "UNKNOWN"], "qty": [500.0, 40.0, 9.0],
+                                "eta": [START + pd.Timedelta(days=3),
+                                        START - pd.Timedelta(days=1), START]})
+    settings = SimulationSettings(warmup_days=0, cover_days_grid=(28,), reorder_days_grid=(14,))
+    run = simulate(dataset, demand, START, START + pd.Timedelta(days=6), recent_mean_forecast,
+                   settings=settings, start_stock=stock, open_orders=open_orders)
+    row = run.world.skus.get_loc(sku)
+    for side in (run.policy, run.baseline):
+        placed = side.orders[side.orders["sku_index"] == row]
+        own = np.zeros(7)
+        np.add.at(own, placed["arrival_day"].clip(upper=6).to_numpy(), placed["qty"].to_numpy())
+        assert side.received[row, 0] - own[0] == pytest.approx(40.0)
+        assert side.received[row, 3] - own[3] == pytest.approx(500.0)
+    assert run.summary["open_orders_at_start"] == {
+        "lines": 2, "units": 540.0, "units_arriving": 540.0, "lines_dropped": 1}
+    assert next(iter(run.summary)) == "fill_rate"
+
+
+def test_start_state_is_the_truths_evening_or_the_datas_own_state(
+    brand_dataset: tuple[Dataset, pd.DataFrame, pd.Series],
+) -> None:
+    dataset = brand_dataset[0]
+    eve = START - pd.Timedelta(days=1)
+    stock = pd.DataFrame({"date": [eve, eve, START], "sku": ["A", "B", "A"],
+                          "on_hand": [4.0, 6.0, 99.0]})
+    orders = pd.DataFrame({
+        "sku": ["A", "A", "B"], "qty": [1.0, 2.0, 3.0],
+        "order_date": [eve - pd.Timedelta(days=9), eve, START],  # the third: placed later
+        "eta": [eve, START + pd.Timedelta(days=5), START + pd.Timedelta(days=9)]})
+    state = start_state(dataset, Truth(stock=stock, orders=orders), START)
+    assert state.stock is not None and state.stock.to_dict() == {"A": 4.0, "B": 6.0}
+    assert state.open_orders is not None and state.open_orders["qty"].tolist() == [2.0]
+    last_sale = dataset.demand.sales["date"].max()
+    own = start_state(dataset, Truth(), last_sale + pd.Timedelta(days=1))
+    assert own.open_orders is dataset.supply.open_orders
+    assert own.stock is not None and own.stock.sum() == dataset.supply.inventory["on_hand"].sum()
+    unknown = start_state(dataset, Truth(), START)
+    assert unknown.stock is None and unknown.open_orders is None

@@ -3,9 +3,14 @@
 Reads the dataset like ``replenish plan`` does, plus — when the folder holds them (the sample
 brand writes them) — ``truth/true_demand.parquet`` (``date, sku, channel, demand``: what
 customers wanted, served or not) and ``truth/stock.parquet`` (``date, sku, ..., on_hand``:
-end-of-day stock, whose value on the day before ``--start`` is the start stock). Without
-them demand is the recorded sales (days out of stock understate it) and the start stock is
-the engine's first order-up-to level.
+end-of-day stock, whose value on the day before ``--start`` is the start stock) and
+``truth/purchase_orders.parquet`` (``po_id, sku, supplier, qty, order_date, eta``: every
+purchase order line; those placed by the evening before ``--start`` and received after it
+are the orders open at the start). Without them demand is the recorded sales (days out of
+stock understate it); a replay starting the day after the last sales starts from the data's
+own state (``inventory`` and ``open_orders``); otherwise the start stock is the engine's
+first order-up-to level and no order is open at the start. Both policies start from the
+same state; the open orders arrive at their ETA for both.
 
 Writes ``summary.json``, ``trace.csv`` (per policy, day and SKU) and ``baseline_grid.csv``
 (every baseline rule tried) into ``--out`` as one staged folder, and records the run (kind
@@ -39,11 +44,12 @@ from replenishment.simulate import (
 )
 from replenishment.timeline import planning_horizon
 
-__all__ = ["SimulationJob", "describe_simulation", "read_truth", "run_simulation",
-           "simulation_demand"]
+__all__ = ["SimulationJob", "StartState", "Truth", "describe_simulation", "read_truth",
+           "run_simulation", "simulation_demand", "start_state"]
 
 TRUTH_DEMAND = Path("truth") / "true_demand.parquet"
 TRUTH_STOCK = Path("truth") / "stock.parquet"
+TRUTH_ORDERS = Path("truth") / "purchase_orders.parquet"
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,8 @@ class SimulationJob:
     files: dict[str, Path]
 
 
-def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
+def _read_parquet(path: Path, columns: list[str], dates: tuple[str, ...] = ("date",),
+                  ) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as err:
@@ -66,22 +73,36 @@ def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
         raise UserError(f"{path}: expected the columns {', '.join(columns)}; missing "
                         f"{', '.join(missing)}")
     frame = frame[columns].copy()
-    frame["date"] = pd.to_datetime(frame["date"]).dt.normalize()
+    for column in dates:
+        frame[column] = pd.to_datetime(frame[column]).dt.normalize()
     frame["sku"] = frame["sku"].astype(str)
     return frame
 
 
-def read_truth(folder: Path | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """The true demand and the daily stock from ``folder/truth/`` (None where absent)."""
+@dataclass(frozen=True)
+class Truth:
+    """What ``folder/truth/`` holds (None where absent)."""
+
+    demand: pd.DataFrame | None = None
+    stock: pd.DataFrame | None = None
+    orders: pd.DataFrame | None = None
+
+
+def read_truth(folder: Path | None) -> Truth:
+    """The true demand, the daily stock and the purchase order history from
+    ``folder/truth/`` (None where absent)."""
     if folder is None:
-        return None, None
-    demand = stock = None
+        return Truth()
+    demand = stock = orders = None
     if (folder / TRUTH_DEMAND).exists():
         demand = _read_parquet(folder / TRUTH_DEMAND, ["date", "sku", "channel", "demand"])
         demand["channel"] = demand["channel"].astype(str)
     if (folder / TRUTH_STOCK).exists():
         stock = _read_parquet(folder / TRUTH_STOCK, ["date", "sku", "on_hand"])
-    return demand, stock
+    if (folder / TRUTH_ORDERS).exists():
+        orders = _read_parquet(folder / TRUTH_ORDERS, ["sku", "qty", "order_date", "eta"],
+                               dates=("order_date", "eta"))
+    return Truth(demand, stock, orders)
 
 
 def simulation_demand(dataset: Dataset, truth: pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
@@ -108,13 +129,45 @@ def _check_dates(start: pd.Timestamp, end: pd.Timestamp, dataset: Dataset,
                         f"({last.date()}, from the {source}); choose an earlier --end")
 
 
-def _start_stock(stock: pd.DataFrame | None, start: pd.Timestamp) -> pd.Series | None:
-    if stock is None:
+@dataclass(frozen=True)
+class StartState:
+    """The state both policies start from: stock on hand per SKU (None: the engine's first
+    order-up-to), the purchase order lines open (``sku, qty, eta``; None: none), and where
+    each came from."""
+
+    stock: pd.Series | None
+    open_orders: pd.DataFrame | None
+    source: str
+
+
+def _truth_state(truth: Truth, start: pd.Timestamp) -> StartState | None:
+    """The evening before ``start`` as the truth recorded it, if it did."""
+    if truth.stock is None:
         return None
-    evening = stock[stock["date"] == start - pd.Timedelta(days=1)]
+    eve = start - pd.Timedelta(days=1)
+    evening = truth.stock[truth.stock["date"] == eve]
     if evening.empty:
         return None
-    return evening.groupby("sku")["on_hand"].sum()
+    orders = truth.orders
+    if orders is not None:
+        orders = orders[(orders["order_date"] <= eve) & (orders["eta"] > eve)]
+    source = "truth (stock" + (" and purchase orders)" if orders is not None else ")")
+    return StartState(evening.groupby("sku")["on_hand"].sum(), orders, source)
+
+
+def start_state(dataset: Dataset, truth: Truth, start: pd.Timestamp) -> StartState:
+    """Stock and open orders at ``start``: the truth's evening before; else, when the replay
+    starts the day after the last sales, the data's ``inventory`` and ``open_orders``;
+    else unknown (the engine's first order-up-to, nothing open)."""
+    recorded = _truth_state(truth, start)
+    if recorded is not None:
+        return recorded
+    last_sale = dataset.demand.sales["date"].max()
+    if pd.notna(last_sale) and start == last_sale + pd.Timedelta(days=1):
+        supply = dataset.supply
+        stock = supply.inventory.groupby("sku")["on_hand"].sum()
+        return StartState(stock, supply.open_orders, "data (inventory and open_orders)")
+    return StartState(None, None, "unknown (first plan's order-up-to, no open orders)")
 
 
 def run_simulation(
@@ -129,10 +182,10 @@ def run_simulation(
     with progress.step("loading and validating data"):
         dataset, summary = load_dataset(settings, folder)
         check_plannable(dataset, settings.forecast)
-        truth_demand, truth_stock = read_truth(folder or settings.data.folder)
-        demand, source = simulation_demand(dataset, truth_demand)
+        truth = read_truth(folder or settings.data.folder)
+        demand, source = simulation_demand(dataset, truth.demand)
         _check_dates(first, last, dataset, demand, source)
-        start_stock = _start_stock(truth_stock, first)
+        state = start_state(dataset, truth, first)
     progress.say(summary)
     planning = simulation_planning_config(settings.planning, simulation.target_fill_rate,
                                           simulation.review_days)
@@ -149,9 +202,10 @@ def run_simulation(
         with progress.step(f"simulating {weeks:.0f} weeks, reviews every "
                            f"{simulation.review_days} days"):
             result = simulate(dataset, demand, first, last, engine_forecast(config),
-                              settings.planning, simulation, start_stock)
+                              settings.planning, simulation, state.stock, state.open_orders)
         with progress.step("writing outputs"):
-            document = {**result.summary, "run_id": run.run_id, "demand_source": source}
+            document = {**result.summary, "run_id": run.run_id, "demand_source": source,
+                        "start_state": state.source}
             with staged_output(out) as staging:
                 with atomic_write(staging / "summary.json") as handle:
                     handle.write(json.dumps(document, indent=2, ensure_ascii=False))
@@ -164,18 +218,24 @@ def run_simulation(
 
 
 def describe_simulation(job: SimulationJob) -> str:
-    """A few lines for the terminal: both policies side by side."""
+    """A few lines for the terminal, led by the fill rates of both policies; then both side
+    by side."""
     summary = job.result.summary
     policy, baseline = summary["policy"], summary["baseline"]
     rule = summary["baseline_rule"]
     saving = summary["inventory_value_saving"]
+    fill = summary["fill_rate"]
+    opened = summary["open_orders_at_start"]
     lines = [
+        f"Fill rate: engine {fill['policy']}, planners' rule {fill['baseline']} "
+        f"(target {fill['target']:g})",
         f"Simulation {summary['start']} to {summary['end']} ({summary['skus']} SKUs, "
-        f"{summary['reviews']} reviews; measured from {summary['measured_from']}) "
+        f"{summary['reviews']} reviews; measured from {summary['measured_from']}; "
+        f"{opened['lines']} purchase order lines open at the start) "
         f"-> {job.out} (run {job.run_id})",
         f"  {'':28}{'policy':>14}{'baseline':>14}",
     ]
-    for key in ("fill_rate", "cycle_service_level", "stockout_days", "avg_on_hand_units",
+    for key in ("cycle_service_level", "stockout_days", "avg_on_hand_units",
                 "avg_on_hand_value", "orders"):
         lines.append(f"  {key:28}{policy[key]!s:>14}{baseline[key]!s:>14}")
     lines.append(f"  baseline rule: order up to {rule['cover_days']:g} days of average sales "

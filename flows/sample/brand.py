@@ -19,6 +19,7 @@ from flows.sample.tables import (
     commitments_table,
     inventory_table,
     open_orders_table,
+    purchase_order_history,
     sales_table,
     stock_history,
     true_demand_table,
@@ -49,13 +50,16 @@ class SampleBrand:
     """A generated brand. ``tables`` holds the contract tables (typed: dates as timestamps,
     livestream times as naive Asia/Shanghai local time). ``true_demand`` (date, sku, channel,
     demand) covers the history and ``TRUTH_DAYS`` after ``as_of``; ``stock`` (date, sku,
-    received, sold, on_hand) is the simulated warehouse, day by day."""
+    received, sold, on_hand) is the simulated warehouse, day by day; ``purchase_orders``
+    (po_id, sku, supplier, qty, order_date, eta) every purchase order line it received or
+    still expects."""
 
     seed: int
     as_of: pd.Timestamp
     tables: dict[str, pd.DataFrame]
     true_demand: pd.DataFrame
     stock: pd.DataFrame
+    purchase_orders: pd.DataFrame
 
 
 def _check(skus: int, days: int, seed: int) -> None:
@@ -127,6 +131,7 @@ def generate_brand(seed: int = 0, skus: int = DEFAULT_SKUS, days: int = DEFAULT_
         seed=seed, as_of=as_of, tables=tables,
         true_demand=true_demand_table(demand, sku_index, dates),
         stock=stock_history(replay, sku_index, dates),
+        purchase_orders=purchase_order_history(replay, catalog, extended),
     )
 
 

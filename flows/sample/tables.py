@@ -15,6 +15,7 @@ __all__ = [
     "commitments_table",
     "inventory_table",
     "open_orders_table",
+    "purchase_order_history",
     "sales_table",
     "stock_history",
     "true_demand_table",
@@ -58,6 +59,23 @@ def open_orders_table(replay: Replay, catalog: Catalog, dates: pd.DatetimeIndex,
         "po_id": lines["po_id"].to_numpy(),
     })
     return frame.sort_values(["eta", "po_id", "sku"], kind="stable", ignore_index=True)
+
+
+def purchase_order_history(replay: Replay, catalog: Catalog,
+                           dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """Every purchase order line of the history (``po_id, sku, supplier, qty, order_date,
+    eta``): placed at the end of ``order_date``, received at the start of ``eta``. The lines
+    open on any evening (placed by it, received after it) are that day's open orders, which
+    ``replenish simulate`` starts from."""
+    sku_index = replay.orders["sku_index"].to_numpy()
+    return pd.DataFrame({
+        "po_id": replay.orders["po_id"].to_numpy(),
+        "sku": catalog.products["sku"].to_numpy()[sku_index],
+        "supplier": catalog.products["supplier"].to_numpy()[sku_index],
+        "qty": replay.orders["qty"].to_numpy(dtype=float),
+        "order_date": dates[replay.orders["order_day"].to_numpy()],
+        "eta": dates[replay.orders["arrival_day"].to_numpy()],
+    })
 
 
 def commitments_table(rng: np.random.Generator, catalog: Catalog, mean: NDArray[np.float64],

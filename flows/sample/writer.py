@@ -65,4 +65,5 @@ def write_brand(brand: SampleBrand, out: str | Path) -> Path:
         truth.mkdir()
         brand.true_demand.to_parquet(truth / "true_demand.parquet", index=False)
         brand.stock.to_parquet(truth / "stock.parquet", index=False)
+        brand.purchase_orders.to_parquet(truth / "purchase_orders.parquet", index=False)
     return target
