@@ -12,6 +12,13 @@ walks each supplier's reviews from the last to the first and moves each review's
 before; what review 0 (the firm order) cannot hold either is a capacity shortfall, reported
 with its units and the value it puts at risk.
 
+The units it moves respect the supplier's terms. MOQ: a line trimmed to fit keeps either
+nothing or at least its MOQ lot (``ceil(moq / case_pack)`` cases), and a line that receives
+units built ahead holds at least that lot (the lift is reported in ``moq_lift``). Minimum
+order value: units built ahead land in the latest earlier review whose order, with them,
+is worth at least the supplier's ``min_order_value`` (an order is not opened below it for
+them); the firm order (review 0) takes them regardless, its optimiser applying the minimum.
+
 The walk is greedy: it moves the fewest units the least distance (one review earlier at a
 time), the SKUs dearest to hold staying latest, and cuts the SKUs whose shortage costs least.
 Its cost is measured against the exact per-supplier MILP (:func:`optimise_periods`, the
@@ -34,32 +41,80 @@ __all__ = ["BuildAhead", "PeriodSolve", "PeriodTerms", "build_ahead", "optimise_
 @dataclass(frozen=True)
 class BuildAhead:
     """``qty[i, j]``: units of SKU ``i`` at review ``j`` after the capacity pass;
-    ``ahead[i, j]``: of those, units built ahead for later reviews; ``short[i]``: units the
-    firm order could not hold either (capacity shortfall of the horizon)."""
+    ``ahead[i, j]``: of those, units built ahead for later reviews (MOQ lifts included);
+    ``short[i]``: units the firm order could not hold either (capacity shortfall of the
+    horizon); ``moq_lift[i, j]``: units added so that a line receiving units built ahead
+    holds its MOQ lot."""
 
     qty: np.ndarray
     ahead: np.ndarray
     short: np.ndarray
+    moq_lift: np.ndarray
 
 
-def _trim(qty: np.ndarray, capacity: float, pack: np.ndarray, priority: np.ndarray,
+@dataclass(frozen=True)
+class _Terms:
+    """One supplier's SKUs: case pack, MOQ lot (units, 0: none), unit cost; its minimum
+    order value (0: none)."""
+
+    pack: np.ndarray
+    lot: np.ndarray
+    cost: np.ndarray
+    min_value: float
+
+
+def _trim(qty: np.ndarray, capacity: float, terms: _Terms, priority: np.ndarray,
           ) -> np.ndarray:
     """Quantities in whole cases that fit ``capacity``, kept in order of ``priority`` (the
-    highest first; the line on the boundary keeps the cases that still fit)."""
+    highest first; the line on the boundary keeps the cases that still fit, unless they
+    are fewer than its MOQ lot: then it keeps none and the room goes to the next line)."""
     if float(qty.sum()) <= capacity + 1e-9:
         return qty
     kept = np.zeros_like(qty)
     room = capacity
     for i in np.argsort(-priority, kind="stable"):
-        take = min(qty[i], np.floor(room / pack[i] + 1e-9) * pack[i])
+        take = min(qty[i], np.floor(room / terms.pack[i] + 1e-9) * terms.pack[i])
+        if take < qty[i] and take < terms.lot[i] - 1e-9:
+            take = 0.0
         kept[i] = take
         room -= take
     return kept
 
 
+def _lifted(current: np.ndarray, moved: np.ndarray, lot: np.ndarray) -> np.ndarray:
+    """Units to add to a review's lines ``current`` for ``moved`` units: the moved units,
+    raised so that a line receiving any holds at least its MOQ lot."""
+    total = current + moved
+    return np.where((moved > 0) & (total < lot), lot - current, moved)
+
+
+def _landing(out: np.ndarray, moved: np.ndarray, j: int, terms: _Terms) -> tuple[int, np.ndarray]:
+    """Where ``moved`` units cut from review ``j`` land (``out``: the supplier's rows) and
+    the units added there: the latest earlier review whose order, with them (MOQ lifts
+    included), meets the minimum order value; review 0 at the latest."""
+    k = j - 1
+    while True:
+        added = _lifted(out[:, k], moved, terms.lot)
+        value = float((out[:, k] + added) @ terms.cost)
+        if k == 0 or value >= terms.min_value - 1e-9:
+            return k, added
+        k -= 1
+
+
+def _supplier_terms(rows: np.ndarray, case_pack: np.ndarray, moq: np.ndarray | None,
+                    unit_cost: np.ndarray | None, min_value: float) -> _Terms:
+    pack = case_pack[rows]
+    lot = (np.zeros(len(rows)) if moq is None
+           else np.ceil(np.maximum(moq[rows], 0.0) / pack - 1e-9) * pack)
+    cost = np.zeros(len(rows)) if unit_cost is None else unit_cost[rows]
+    return _Terms(pack, lot, cost, min_value)
+
+
 def build_ahead(qty: np.ndarray, supplier: np.ndarray, capacity: np.ndarray,
                 case_pack: np.ndarray, holding: np.ndarray | None = None,
-                stockout: np.ndarray | None = None) -> BuildAhead:
+                stockout: np.ndarray | None = None, moq: np.ndarray | None = None,
+                unit_cost: np.ndarray | None = None,
+                min_order_value: np.ndarray | None = None) -> BuildAhead:
     """Capacity pass over ``qty`` (``(n, reviews)``, review 0 = the firm order).
 
     ``supplier[i]`` is the position of SKU ``i``'s supplier in ``capacity`` (units per order;
@@ -67,31 +122,39 @@ def build_ahead(qty: np.ndarray, supplier: np.ndarray, capacity: np.ndarray,
     and review period are the supplier's). When a review's orders exceed capacity, the
     units of the SKUs cheapest to hold (``holding`` per unit and review) are made earlier;
     what even the firm order cannot hold is cut from the SKUs whose shortage costs least
-    (``stockout`` per unit): the LP optimum of one review, as costs are linear.
+    (``stockout`` per unit): the LP optimum of one review, as costs are linear. ``moq``
+    (units per SKU), ``unit_cost`` and ``min_order_value`` (per supplier) keep the moved
+    units within the supplier's terms (see the module's docstring); unset: no MOQ and no
+    minimum value.
     """
     holding = np.ones(len(qty)) if holding is None else np.asarray(holding, float)
     stockout = np.ones(len(qty)) if stockout is None else np.asarray(stockout, float)
     out = np.array(qty, dtype=float, copy=True)
     ahead = np.zeros_like(out)
+    lift = np.zeros_like(out)
     short = np.zeros(len(out))
     for s in np.unique(supplier):
         cap = float(capacity[s])
         if not np.isfinite(cap):
             continue
         rows = np.flatnonzero(supplier == s)
-        pack = case_pack[rows]
+        mov = 0.0 if min_order_value is None else float(min_order_value[s])
+        terms = _supplier_terms(rows, np.asarray(case_pack, float), moq, unit_cost, mov)
+        block = out[rows]
         for j in range(out.shape[1] - 1, -1, -1):
-            kept = _trim(out[rows, j], cap, pack,
-                         holding[rows] if j > 0 else stockout[rows])
-            excess = out[rows, j] - kept
-            out[rows, j] = kept
-            if j > 0:
-                out[rows, j - 1] += excess
-                ahead[rows, j - 1] += excess
-            else:
+            kept = _trim(block[:, j], cap, terms, holding[rows] if j > 0 else stockout[rows])
+            excess = block[:, j] - kept
+            block[:, j] = kept
+            if j == 0:
                 short[rows] += excess
+            elif excess.any():
+                k, added = _landing(block, excess, j, terms)
+                block[:, k] += added
+                ahead[rows, k] += added
+                lift[rows, k] += added - excess
+        out[rows] = block
         ahead[rows] = np.minimum(ahead[rows], out[rows])
-    return BuildAhead(out, ahead, short)
+    return BuildAhead(out, ahead, short, lift)
 
 
 @dataclass(frozen=True)
@@ -226,5 +289,5 @@ def optimise_periods(need: np.ndarray, terms: PeriodTerms, time_limit_s: float =
     ahead = np.maximum(np.cumsum(qty - need, axis=1), 0.0)
     built = np.minimum(np.maximum(qty - need, 0.0), ahead)
     short = np.maximum(need.sum(axis=1) - qty.sum(axis=1), 0.0)
-    return PeriodSolve(BuildAhead(qty, built, short), objective, bound, proven,
-                       time.perf_counter() - started, tuple(sorted(statuses)))
+    return PeriodSolve(BuildAhead(qty, built, short, np.zeros_like(qty)), objective, bound,
+                       proven, time.perf_counter() - started, tuple(sorted(statuses)))

@@ -39,6 +39,7 @@ __all__ = [
     "explain_lines",
     "optimise_firm",
     "supplier_capacity",
+    "supplier_min_value",
     "timeline_inputs",
 ]
 
@@ -73,6 +74,13 @@ def supplier_capacity(supply: SupplyData, suppliers: pd.Index,
     table = order_suppliers(supply.suppliers.drop_duplicates("supplier"), config)
     capacity = table.set_index("supplier")["capacity_units"].reindex(suppliers)
     return capacity.fillna(math.inf).to_numpy(float)
+
+
+def supplier_min_value(supply: SupplyData, suppliers: pd.Index) -> np.ndarray:
+    """Each supplier's minimum order value (0: none)."""
+    table = order_suppliers(supply.suppliers.drop_duplicates("supplier"))
+    return table.set_index("supplier")["min_order_value"].reindex(suppliers).fillna(
+        0.0).to_numpy(float)
 
 
 @dataclass(frozen=True)

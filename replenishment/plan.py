@@ -54,6 +54,7 @@ from replenishment.ordering import (
     explain_lines,
     optimise_firm,
     supplier_capacity,
+    supplier_min_value,
     timeline_inputs,
 )
 from replenishment.phased import ReviewPlan, round_to_lots, schedule, target_need
@@ -261,7 +262,9 @@ def _phased(items: pd.DataFrame, scenarios: DemandScenarios, inputs_channel: pd.
     unit_cost = items["unit_cost"].to_numpy(float)
     built = build_ahead(unconstrained.qty, suppliers.get_indexer(pd.Index(items["supplier"])),
                         capacity, inputs.case_pack, unit_cost * config.holding_cost_rate,
-                        items["price"].fillna(items["unit_cost"]).to_numpy(float))
+                        items["price"].fillna(items["unit_cost"]).to_numpy(float),
+                        moq=inputs.moq, unit_cost=unit_cost,
+                        min_order_value=supplier_min_value(supply, suppliers))
     decision = optimise_firm(items, inputs, firm, target, built, supply, suppliers, config,
                              _demand_after_arrival(unconstrained, inputs, config))
     fixed = built.qty.copy()
