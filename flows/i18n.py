@@ -16,6 +16,9 @@ Decisions:
   a plain amount with separators (``12,345.00``), as before: the data contract does not name
   a currency (``unit_cost`` and ``min_order_value`` are in whatever the products table uses).
 * Dates stay ISO (``2026-11-03``): what Chinese ERPs and planners write, and unambiguous.
+* The planning core writes its alert and exception sentences in English, each with a message
+  id and parameters (:mod:`replenishment.messages`); :func:`localized_messages` writes them
+  again in the run's language, once, before anything is stored, exported or sent.
 """
 
 from __future__ import annotations
@@ -27,12 +30,15 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+import pandas as pd
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 
+from replenishment.messages import render_frame
+
 __all__ = ["CATALOG_DOMAIN", "KIND_LABELS", "LOCALES", "SEVERITY_LABELS", "Language",
-           "catalog_path", "language"]
+           "catalog_path", "language", "localized_messages"]
 
 LOCALES = ("en", "zh_CN")
 CATALOG_DOMAIN = "replenish"
@@ -104,3 +110,11 @@ def language(locale: str = "en") -> Language:
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return Language(locale, gettext.GNUTranslations(buffer))
+
+
+def localized_messages(frame: pd.DataFrame, lang: Language) -> pd.DataFrame:
+    """``frame`` (alerts or CPFR exceptions) with ``message`` in ``lang``, written from its
+    ``message_id`` and ``message_params``; English frames and rows without an id are kept."""
+    if lang.locale == "en":
+        return frame
+    return render_frame(frame, lang.translations.gettext)

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from flows.config import Settings
+from flows.i18n import language
 from flows.outbound.report.backtest_plot import plot_backtest
 from flows.pipeline.forecast import forecast_config
 from flows.pipeline.recording import recorded_run
@@ -46,7 +47,7 @@ def run_backtest(
     windows: int = 3, freq: str | None = None, as_of: str | None = None, quiet: bool = False,
 ) -> BacktestJob:
     """Refit the engine at ``windows`` rolling origins and score every model and the choice."""
-    progress = Progress(3, quiet=quiet)
+    progress = Progress(3, quiet=quiet, lang=language(settings.locale))
     with progress.step("loading and validating data"):
         dataset, summary = load_dataset(settings, folder, require=("sales",))
     progress.say(summary)
@@ -55,7 +56,8 @@ def run_backtest(
     config_hash = settings.model_copy(update={"forecast": config}).fingerprint()
     with recorded_run(settings, "backtest", origin, config_hash, dataset_hashes(dataset),
                       progress) as (store, run):
-        with progress.step(f"backtesting {windows} windows of {config.horizon} periods"):
+        with progress.step("backtesting {windows} windows of {horizon} periods",
+                           windows=windows, horizon=config.horizon):
             result = backtest(dataset.demand, config, windows=windows, as_of=as_of,
                               products=dataset.supply.products)
         with progress.step("writing scores and plot"):

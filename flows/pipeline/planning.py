@@ -135,11 +135,13 @@ def _record_early_failure(settings: Settings, as_of: pd.Timestamp, config_hash: 
 def _announce_failure(settings: Settings, run_id: str, as_of: pd.Timestamp, reason: str,
                       out: Path, progress: Progress) -> None:
     results = send_failure_notice(settings, run_id, as_of, reason)
-    progress.say(f"Run {run_id} as of {as_of.date()} FAILED and is recorded as failed; the "
-                 f"previous outputs in {out} are unchanged.")
+    t = progress.lang.gettext
+    progress.say(t("Run {run_id} as of {date} FAILED and is recorded as failed; the previous "
+                   "outputs in {out} are unchanged.", run_id=run_id, date=as_of.date(), out=out))
     for r in results:
-        progress.say(f"  failure notice: {r.path}" if r.path is not None
-                     else f"  failure notice: {r.team} -> {r.target}: {r.status}")
+        progress.say(t("  failure notice: {path}", path=r.path) if r.path is not None
+                     else t("  failure notice: {team} -> {target}: {status}", team=r.team,
+                            target=r.target, status=r.status))
 
 
 def _inputs(settings: Settings, options: PlanOptions, run: Stages,
@@ -168,7 +170,7 @@ def run_planning(settings: Settings, options: PlanOptions | None = None,
     """
     options = options or PlanOptions()
     run = run or Stages()
-    progress = Progress(_STEPS, quiet=options.quiet)
+    progress = Progress(_STEPS, quiet=options.quiet, lang=language(settings.locale))
     out = options.out or settings.output_dir
     config_hash = plan_config_hash(settings, options.overrides)
     requested = pd.Timestamp(options.as_of).normalize() if options.as_of else None
@@ -209,13 +211,13 @@ def _compute_and_publish(
                                                       settings.planning)
     if warning:
         progress.say(warning)
-    with progress.step(f"forecasting {config.horizon} days ahead"):
+    with progress.step("forecasting {days} days ahead", days=config.horizon):
         forecast = run.forecast(dataset.demand, dataset.supply.products, config, origin,
                                 settings.execution, dataset.supply.inventory)
     with progress.step("planning orders, order forecasts and alerts"):
         previous = _previous_forecast(store, origin, run_id)
-        result = run.plan(dataset, forecast, settings.planning, origin, previous,
-                          options.overrides)
+        result = stages.localize(run.plan(dataset, forecast, settings.planning, origin,
+                                          previous, options.overrides), settings.locale)
     with progress.step("exporting"):
         summary = plan_summary(result, run_id, origin)
         if options.overrides is not None:

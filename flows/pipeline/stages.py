@@ -19,6 +19,7 @@ from pandas.tseries.frequencies import to_offset
 
 from flows.config import ExecutionSettings, Settings
 from flows.errors import UserError
+from flows.i18n import language, localized_messages
 from flows.outbound.publish import Notices, notify_plan, write_plan_report
 from flows.outbound.report import PreviousForecast
 from flows.pipeline.outputs import write_plan_outputs
@@ -46,6 +47,7 @@ __all__ = [
     "dataset_hashes",
     "export",
     "forecast",
+    "localize",
     "notify",
     "plan_orders",
     "planning_forecast_config",
@@ -158,6 +160,15 @@ def plan_orders(
     if to_offset(forecast.freq) != to_offset("D"):
         raise UserError(f"planning needs a daily forecast, got frequency {forecast.freq!r}")
     return plan(dataset, forecast, config, as_of, previous=previous, overrides=overrides)
+
+
+def localize(result: PlanResult, locale: str) -> PlanResult:
+    """The plan with its alert and exception sentences (``message``) in ``locale``: the core
+    writes them in English with a message id and parameters; everything after the plan
+    stage (the run store, ``alerts.csv``, the report, the digests) shows this text."""
+    lang = language(locale)
+    return dataclasses.replace(result, alerts=localized_messages(result.alerts, lang),
+                               exceptions=localized_messages(result.exceptions, lang))
 
 
 def export(result: PlanResult, forecast: ForecastResult, out: Path,
