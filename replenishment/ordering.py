@@ -14,7 +14,13 @@ Steps (called by :func:`replenishment.plan.plan`):
 4. :func:`explain_lines`: the order lines with the demand of their coverage window, projected
    stock at arrival, safety stock, case rounding, MOQ lift, minimum-order-value lift and any
    capacity or budget cut, so that ``qty = need + build_ahead + case_rounding + moq_lift +
-   min_value_lift - cut``.
+   min_value_lift - cut``. A cut is the unfunded need: ``unfunded_value`` = cut x unit
+   cost, and ``value_at_risk`` = the expected units lost because of it (expected shortage
+   over the coverage window with the line as ordered minus as wanted) x price.
+
+A line is cut by the budget when the budget is (nearly: 99%) spent, or when funding its
+unfunded need would overspend it: the second catches a supplier dropped whole because its
+minimum order value no longer fits in what is left, with the budget only half spent.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ __all__ = [
 LINE_EXPLANATION_COLUMNS = [
     "coverage_start", "coverage_end", "demand_before_arrival", "lost_before_arrival",
     "stock_at_arrival", "receipts_in_window", "need", "build_ahead", "case_rounding",
-    "moq_lift", "min_value_lift", "cut", "cut_reason",
+    "moq_lift", "min_value_lift", "cut", "cut_reason", "unfunded_value", "value_at_risk",
 ]
 
 
@@ -169,6 +175,17 @@ def optimise_firm(items: pd.DataFrame, inputs: TimelineInputs, firm: FirmNeed,
     )
 
 
+def _funding_gap(decision: FirmDecision, qty: np.ndarray) -> np.ndarray:
+    """Per SKU, what funding its unfunded need would cost: the missing units at unit cost,
+    at least what its supplier's order lacks of its minimum order value."""
+    table = decision.plan.items
+    gap = np.maximum(decision.wanted - qty, 0.0) * table["unit_cost"].to_numpy(float)
+    orders = decision.plan.suppliers.set_index("supplier")
+    lacking = (orders["min_order_value"] - orders["value"]).clip(lower=0.0)
+    lacks = lacking.reindex(pd.Index(table["supplier"])).fillna(0.0).to_numpy(float)
+    return np.where(gap > 0, np.maximum(gap, lacks), 0.0)
+
+
 def _binding(decision: FirmDecision, items: pd.DataFrame, capacity: np.ndarray,
              suppliers: pd.Index, config: PlanningConfig) -> np.ndarray:
     """Why a line is below its wanted quantity: the constraint that binds, per SKU."""
@@ -181,8 +198,12 @@ def _binding(decision: FirmDecision, items: pd.DataFrame, capacity: np.ndarray,
     full = units + pack_max > capacity
     reason = np.where(full[supplier], "capacity", "")
     value = float(table["line_value"].sum())
-    if config.budget is not None and value > config.budget * 0.99:
-        reason = np.where(reason == "", "budget", reason + "+budget")
+    if config.budget is not None:
+        gap = _funding_gap(decision, qty)
+        spent = value > config.budget * 0.99
+        binds = (gap > 0) & (spent | (value + gap > config.budget + 1e-6))
+        reason = np.where(~binds, reason,
+                          np.where(reason == "", "budget", reason + "+budget"))
     volume = float(table["line_volume_m3"].sum())
     if config.warehouse_volume_m3 is not None and volume > config.warehouse_volume_m3 * 0.99:
         reason = np.where(reason == "", "volume", reason + "+volume")
@@ -206,6 +227,8 @@ def explain_lines(decision: FirmDecision, items: pd.DataFrame, firm: FirmNeed,
     cut = np.where(reason == "cost", 0.0, np.maximum(rounded - qty, 0.0))
     cases = np.where((reason == "cost") & (qty < rounded), qty, cases)
     rounded = np.where((reason == "cost") & (qty < rounded), qty, rounded)
+    price = items["price"].fillna(items["unit_cost"]).to_numpy(float)
+    at_risk = np.maximum(decision.shortage_ordered - decision.shortage_wanted, 0.0) * price
     position = (firm.stock_at_arrival + firm.receipts_in_window).mean(axis=1)
     order_up_to = position + decision.target
     cover = firm.cover.mean(axis=1)
@@ -236,6 +259,8 @@ def explain_lines(decision: FirmDecision, items: pd.DataFrame, firm: FirmNeed,
         "min_value_lift": np.maximum(qty - rounded, 0.0),
         "cut": cut,
         "cut_reason": np.where(cut > 0, reason, ""),
+        "unfunded_value": cut * items["unit_cost"].to_numpy(float),
+        "value_at_risk": np.where(cut > 0, at_risk, 0.0),
         "expected_shortage_wanted": decision.shortage_wanted,
         "expected_shortage": decision.shortage_ordered,
     })

@@ -320,7 +320,9 @@ def _order_rows(phased: _Phased, as_of: pd.Timestamp) -> pd.DataFrame:
 
 
 def _levels(phased: _Phased) -> pd.DataFrame:
-    """Stock levels per planned SKU: the firm order's window and target."""
+    """Stock levels per planned SKU: the firm order's window and target, and the need its
+    firm order leaves unfunded (capacity, budget or volume cut; also for SKUs cut to
+    nothing, which have no order line) with the sales value that puts at risk."""
     items, lines = phased.items, phased.lines
     inputs = phased.inputs
     out = pd.DataFrame({
@@ -339,6 +341,10 @@ def _levels(phased: _Phased) -> pd.DataFrame:
         "raw_need": lines["need"].to_numpy(),
         "stock_at_arrival": lines["stock_at_arrival"].to_numpy(),
         "lost_before_arrival": lines["lost_before_arrival"].to_numpy(),
+        "unfunded_units": lines["cut"].to_numpy(),
+        "unfunded_value": lines["unfunded_value"].to_numpy(),
+        "value_at_risk": lines["value_at_risk"].to_numpy(),
+        "cut_reason": lines["cut_reason"].to_numpy(),
     })
     return out
 

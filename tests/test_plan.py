@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from planning_data import AS_OF, PLAN_TABLES, Forecast, make_dataset, make_forecast
 
+from flows.pipeline.outputs import shortfall
 from forecasting.contract import DataContractError
 from replenishment.config import PlanningConfig
 from replenishment.ordering import LINE_EXPLANATION_COLUMNS
@@ -177,6 +178,39 @@ def test_a_budget_caps_the_total_order_value(base: PlanResult, forecast: Forecas
                   overrides={"budget": total / 2})
     assert capped.orders["line_value"].sum() <= total / 2
     assert capped.orders["line_value"].sum() > 0
+    # The shortfall is reported: unfunded need per SKU, its value at cost and the sales
+    # value it puts at risk, in levels, order lines, an alert per SKU and the summary.
+    levels = capped.levels.set_index("sku")
+    cut = levels[levels["cut_reason"] == "budget"]
+    assert len(cut) > 0 and (cut["unfunded_units"] > 0).all()
+    unit_cost = make_dataset().supply.products.set_index("sku")["unit_cost"]
+    assert np.allclose(cut["unfunded_value"], cut["unfunded_units"] * unit_cost[cut.index])
+    assert (cut["value_at_risk"] > 0).all()
+    lines = capped.orders.set_index("sku")
+    assert np.allclose(lines["value_at_risk"], levels.loc[lines.index, "value_at_risk"],
+                       atol=0.01)
+    alerts = capped.alerts[capped.alerts["kind"] == "budget_shortfall"].set_index("sku")
+    assert set(alerts.index) == set(cut.index)
+    assert np.allclose(alerts.loc[cut.index, "value_at_risk"], cut["value_at_risk"], atol=0.01)
+    summary = shortfall(capped.levels)["budget"]
+    assert summary["skus"] == len(cut)
+    assert summary["value_at_risk"] == pytest.approx(cut["value_at_risk"].sum(), abs=0.01)
+
+
+def test_a_supplier_the_budget_drops_whole_is_reported(forecast: Forecast) -> None:
+    """S1's minimum order value is 4,000 and the budget 3,000: S1 gets no order although
+    each of its lines alone would fit; both its SKUs are budget cuts, not silence."""
+    result = plan(make_dataset(suppliers=CONSTRAINED_SUPPLIERS), forecast, CONFIG, AS_OF,
+                  overrides={"budget": 3000})
+    assert "S1" not in set(result.orders["supplier"])
+    levels = result.levels.set_index("sku")
+    dropped = levels.loc[["A1", "A2"]]
+    assert (dropped["cut_reason"] == "budget").all()
+    assert (dropped["unfunded_units"] >= dropped["raw_need"]).all()
+    alerts = result.alerts[result.alerts["kind"] == "budget_shortfall"]
+    assert set(alerts["sku"]) == {"A1", "A2"}
+    assert shortfall(result.levels)["budget"]["unfunded_units"] == pytest.approx(
+        levels.loc[["A1", "A2"], "unfunded_units"].sum())
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from flows.storage.exports import safe_filename, write_csv
 from forecasting import ForecastResult
 from replenishment.plan import PlanResult
 
-__all__ = ["plan_summary", "write_plan_outputs"]
+__all__ = ["plan_summary", "shortfall", "write_plan_outputs"]
 
 
 def write_plan_outputs(result: PlanResult, forecast: ForecastResult, folder: Path,
@@ -65,4 +65,23 @@ def plan_summary(result: PlanResult, run_id: str, as_of: pd.Timestamp) -> dict[s
             "gap": report.gap, "seconds": round(report.seconds, 2), "message": report.message,
         },
         "unplanned_skus": result.unplanned,
+        "shortfall": shortfall(result.levels),
     }
+
+
+def shortfall(levels: pd.DataFrame) -> dict[str, dict[str, float | int]]:
+    """Need the firm orders leave unfunded, per binding limit (``capacity``, ``budget``,
+    ``volume``; a line cut by two counts under both): SKUs, units, their value at cost and
+    the sales value at risk."""
+    out: dict[str, dict[str, float | int]] = {}
+    reasons = levels["cut_reason"].astype(str) if "cut_reason" in levels else pd.Series(
+        dtype=str)
+    for limit in ("capacity", "budget", "volume"):
+        rows = levels[reasons.str.contains(limit) & (levels["unfunded_units"] > 0)]
+        if rows.empty:
+            continue
+        out[limit] = {"skus": len(rows),
+                      "unfunded_units": round(float(rows["unfunded_units"].sum()), 1),
+                      "unfunded_value": round(float(rows["unfunded_value"].sum()), 2),
+                      "value_at_risk": round(float(rows["value_at_risk"].sum()), 2)}
+    return out
