@@ -1,6 +1,6 @@
 """Native DingTalk, Feishu and WeCom robot messages: payload shape, signatures checked by a
 loopback receiver as the platforms check them, splitting to each size limit, and secrets that
-never show in results, logs, the ledger or the output folder."""
+never show in results, logs, the ledger (in the run store) or the output folder."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from flows.config import NotifySettings
 from flows.i18n import language
 from flows.outbound.notify import RunSummary, notify_run
 from flows.outbound.notify.digest import Digest
+from flows.outbound.notify.ledger import StoreLedger
 from flows.outbound.notify.platforms import (
     LIMITS,
     dingtalk_payloads,
@@ -28,9 +29,12 @@ from flows.outbound.notify.platforms import (
     split_text,
 )
 from flows.outbound.notify.targets import ResolvedTarget
+from flows.storage.store import RunStore
 
 SECRET = "SEC0123456789abcdefSECRETvalue"
 TOKEN = "tok9876543210abcdefTOKENvalue"
+# Not a usable signing secret: a colon, spaces and a broken percent-escape.
+MALFORMED = "MALFORMED:sign key with spaces%zz"
 REFUSED = (200, b'{"errcode": 310000, "errmsg": "sign not match", "code": 19021, '
                 b'"msg": "sign match fail"}')
 ACCEPTED = (200, b'{"errcode": 0, "errmsg": "ok", "code": 0, "msg": "success"}')
@@ -165,20 +169,27 @@ def test_notify_run_sends_native_signed_digests_and_keeps_secrets_out(
     })
     products = pd.DataFrame({"sku": ["MSK-0001"], "category": ["面膜"], "supplier": ["SUP-01"],
                              "name": ["玻尿酸补水面膜 5片装"]})
-    with http_receiver() as receiver:
+    store_path = tmp_path / "store" / "runs.db"
+    with http_receiver() as receiver, RunStore(f"sqlite:///{store_path}") as store:
         receiver.reply = _dingtalk_check
-        settings = NotifySettings(backoff_s=0, teams=[{"name": "planners", "urls": [
+        settings = NotifySettings(backoff_s=0, attempts=1, teams=[{"name": "planners", "urls": [
             f"dingtalk+native://${{DT_SECRET}}@${{DT_TOKEN}}/?endpoint=http://{receiver.url}",
+            f"dingtalk+native://${{DT_BAD}}@${{DT_TOKEN}}/?endpoint=http://{receiver.url}",
             "digest://"]}])
         results = notify_run(
             alerts, products, RunSummary("示例美妆", "2026-11-01", "r-1"), settings,
-            output_dir=tmp_path / "out", ledger=tmp_path / "ledger.json",
-            env={"DT_SECRET": SECRET, "DT_TOKEN": TOKEN}, lang=language("zh_CN"))
-    assert [r.status for r in results] == ["sent", "written"], results
+            output_dir=tmp_path / "out", ledger=StoreLedger(store),
+            env={"DT_SECRET": SECRET, "DT_TOKEN": TOKEN, "DT_BAD": MALFORMED},
+            lang=language("zh_CN"))
+    assert [r.status for r in results] == ["sent", "failed", "written"], results
     text = receiver.requests[0].json()["markdown"]["text"]
     assert "[缺货风险] MSK-0001 玻尿酸补水面膜 5片装" in text
-    written = " ".join(p.read_text(encoding="utf-8") for p in tmp_path.rglob("*")
+    written = " ".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out").rglob("*")
                        if p.is_file())
     shown = " ".join(f"{r.target} {r.message}" for r in results)
-    for haystack in (written, shown, caplog.text):
-        assert SECRET not in haystack and TOKEN not in haystack
+    stored = b"".join(p.read_bytes() for p in store_path.parent.iterdir() if p.is_file())
+    assert b"planners|dingtalk+native://${DT_SECRET}@${DT_TOKEN}/" in stored  # the ledger
+    for secret in (SECRET, TOKEN, MALFORMED):
+        assert secret.encode() not in stored
+        for haystack in (written, shown, caplog.text):
+            assert secret not in haystack
