@@ -6,8 +6,9 @@ Lark, WeCom bot), so nobody reads stray ``**`` or ``###``.
 
 Every word is in the run's language (:mod:`flows.i18n`, ``locale`` in the config): the
 severities, the alert kinds, the headline and notes; money as ``¥12,345``; each alert names
-the product as the products table does (示例美妆's Chinese names). The alert's detail is the
-engine's own sentence (``message``), shown as written.
+the product as the products table does (示例美妆's Chinese names). The alert's detail is its
+``message``, shown as written: the pipeline has already put it in the run's language
+(:func:`flows.i18n.localized_messages`).
 """
 
 from __future__ import annotations
