@@ -28,10 +28,12 @@ from planning_data import AS_OF, PLAN_TABLES, make_forecast
 from test_chat_platforms import SECRET, TOKEN, _dingtalk_check
 
 from flows.config import Settings
-from flows.i18n import language
+from flows.i18n import language, localized_messages
 from flows.pipeline.planning import PlanningOutcome, PlanOptions, Stages, run_planning
 from flows.storage.store import RunStore
 from forecasting.engine import ForecastResult
+from replenishment.alerts import supplier_alerts
+from replenishment.cpfr import commitment_exceptions
 from replenishment.messages import MESSAGES, render
 
 ZH = language("zh_CN")
@@ -127,6 +129,24 @@ def test_every_core_sentence_has_a_chinese_translation_with_the_same_fields() ->
         translated = ZH.translations.gettext(template)
         assert translated != template or template == "none", template
         assert fields(translated) == fields(template), template
+
+
+def test_a_supplier_shortfall_over_two_weeks_reads_as_one_chinese_sentence() -> None:
+    weeks = pd.to_datetime(["2025-03-03", "2025-03-10"])
+    forecast = pd.DataFrame({"supplier": "S1", "sku": "A1", "week": weeks, "qty": 100.0})
+    committed = forecast.assign(qty=60.0)
+    exceptions = commitment_exceptions(forecast, committed, 0.1)
+    items = pd.DataFrame({"sku": ["A1"], "supplier": ["S1"], "category": ["skincare"],
+                          "price": [30.0], "unit_cost": [10.0]})
+    alert = supplier_alerts(exceptions, items)
+    assert alert["message"].iloc[0] == (
+        "commitment_shortfall: supplier S1 committed 60 units of A1 for the week of "
+        "2025-03-03, 40% short of the 100 units forecast (tolerance 10%) (and 1 later week(s))")
+    assert localized_messages(alert, ZH)["message"].iloc[0] == (
+        "供应商承诺不足：供应商 S1 对 A1 在 2025-03-03 当周只承诺供货 60 件，比订单预测的 100 件"
+        "少 40%（容差 10%）（之后还有 1 周）")
+    assert localized_messages(exceptions, ZH)["message"].iloc[1].startswith(
+        "供应商 S1 对 A1 在 2025-03-10 当周只承诺供货 60 件")
 
 
 def test_a_chinese_run_writes_chinese_alert_sentences(zh_run: Run) -> None:
