@@ -31,7 +31,7 @@ its last day the paths continue at their last week's mean.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -73,7 +73,12 @@ from replenishment.timeline import (
     receipts_by_day,
     review_plan,
 )
-from replenishment.whatif import PlanOverrides, apply_overrides
+from replenishment.whatif import (
+    PlanOverrides,
+    apply_overrides,
+    parse_overrides,
+    whatif_changes,
+)
 
 __all__ = ["ORDER_COLUMNS", "STOPPED_STATUSES", "ForecastLike", "PlanResult", "plan",
            "planning_horizon", "planning_items"]
@@ -112,7 +117,9 @@ class PlanResult:
     :mod:`replenishment.alerts`; ``levels``: stock levels of every planned SKU;
     ``suppliers``: per-supplier totals; ``report``: how the optimiser's solve went;
     ``forecast``: the SKU forecast the plan used (after overrides), to compare the next run
-    with; ``unplanned``: listed products without a forecast.
+    with; ``unplanned``: listed products without a forecast; ``changes``: for a what-if
+    plan, what it changed against the base plan
+    (:func:`~replenishment.whatif.whatif_changes`; None for a plan without overrides).
     """
 
     orders: pd.DataFrame
@@ -125,6 +132,7 @@ class PlanResult:
     forecast: pd.DataFrame
     unplanned: list[str] = field(default_factory=list)
     launches: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LAUNCH_COLUMNS))
+    changes: pd.DataFrame | None = None
 
     def orders_by_supplier(self) -> dict[str, pd.DataFrame]:
         """Order lines per supplier that receives an order."""
@@ -345,6 +353,7 @@ def _levels(phased: _Phased) -> pd.DataFrame:
         "unfunded_value": lines["unfunded_value"].to_numpy(),
         "value_at_risk": lines["value_at_risk"].to_numpy(),
         "cut_reason": lines["cut_reason"].to_numpy(),
+        "expected_shortage": lines["expected_shortage"].to_numpy(),
     })
     return out
 
@@ -395,13 +404,27 @@ def plan(
     ``forecast`` starts on ``as_of + 1`` day or earlier (days before are skipped);
     ``previous`` is the previous run's SKU forecast (``sku, date, forecast``) for the
     forecast-move and forecast-error exceptions; ``overrides`` a what-if
-    (:class:`~replenishment.whatif.PlanOverrides`).
+    (:class:`~replenishment.whatif.PlanOverrides`): the base plan (no overrides) is planned
+    too, and :attr:`PlanResult.changes` says what the what-if changed (twice the time).
 
     Raises :class:`DataContractError` for unusable input and
     :class:`~replenishment.optimizer.InfeasiblePlanError` when the constraints conflict.
     """
     config = config or PlanningConfig()
     as_of = pd.Timestamp(as_of).normalize()
+    if overrides is not None:
+        overrides = parse_overrides(overrides)  # a malformed what-if fails before the base
+        base = plan(dataset, forecast, config, as_of, previous)
+        result = _plan(dataset, forecast, config, as_of, previous, overrides)
+        changes = whatif_changes(base.orders, base.levels, result.orders, result.levels)
+        return replace(result, changes=changes)
+    return _plan(dataset, forecast, config, as_of, previous, None)
+
+
+def _plan(dataset: Dataset, forecast: ForecastLike, config: PlanningConfig,
+          as_of: pd.Timestamp, previous: pd.DataFrame | None,
+          overrides: PlanOverrides | Mapping[str, Any] | None) -> PlanResult:
+    """One planning run (see :func:`plan`)."""
     demand = dataset.demand.until(as_of)
     inputs = PlanForecast(forecast.channel, forecast.sku, forecast.scenarios)
     supply = dataset.supply

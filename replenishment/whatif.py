@@ -9,6 +9,12 @@
 
 Overrides naming a promotion or supplier the dataset does not have are rejected with a
 :class:`~forecasting.contract.DataContractError` naming the override and what is known.
+
+What a what-if changed is reported against the base plan (the same inputs without the
+overrides) by :func:`whatif_changes`: per supplier and per SKU, the firm order's units,
+value and lines, the expected units short over the coverage window and the share of its
+demand they are (``fill_at_risk``), and the sales value at risk of cut lines, base beside
+what-if, only where something changed.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,12 +34,19 @@ from replenishment.contract import SupplyData
 from replenishment.projection import PlanForecast
 
 __all__ = [
+    "WHATIF_CHANGE_COLUMNS",
     "LeadTimeOverride",
     "PlanOverrides",
     "PromotionLift",
     "apply_overrides",
     "parse_overrides",
+    "whatif_changes",
 ]
+
+_MEASURES = ("units", "value", "lines", "expected_short", "fill_at_risk", "value_at_risk")
+WHATIF_CHANGE_COLUMNS = ["scope", "supplier", "sku"] + [
+    f"{m}_{side}" for m in _MEASURES for side in ("base", "whatif", "change")]
+_TOLERANCE = 1e-6
 
 SOURCE = "overrides"
 _VALUE_COLUMNS = ("forecast", "p50", "p90", "p95", "p99")
@@ -244,3 +258,57 @@ def apply_overrides(
     if parsed.budget is not None:
         config = config.model_copy(update={"budget": parsed.budget})
     return forecast, supply, config
+
+
+def _per_sku(orders: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
+    """Per (supplier, sku) of a plan: units, value and lines ordered, expected units short
+    over the coverage window, its protection demand and the value at risk of cuts."""
+    keys = ["supplier", "sku"]
+    ordered = orders.groupby(keys).agg(units=("qty", "sum"), value=("line_value", "sum"),
+                                       lines=("qty", "size"))
+    planned = levels.set_index(keys)
+    risk = pd.DataFrame({
+        "expected_short": planned.get("expected_shortage", pd.Series(0.0, planned.index)),
+        "demand": planned.get("protection_demand", pd.Series(0.0, planned.index)),
+        "value_at_risk": planned.get("value_at_risk", pd.Series(0.0, planned.index)),
+    })
+    return ordered.join(risk, how="outer").fillna(0.0)
+
+
+def _side_by_side(base: pd.DataFrame, whatif: pd.DataFrame) -> pd.DataFrame:
+    index = base.index.union(whatif.index)
+    base, whatif = base.reindex(index).fillna(0.0), whatif.reindex(index).fillna(0.0)
+    out = pd.DataFrame(index=index)
+    for name, frame in (("base", base), ("whatif", whatif)):
+        frame = frame.assign(fill_at_risk=frame["expected_short"] / frame["demand"].where(
+            frame["demand"] > 0))
+        for measure in _MEASURES:
+            out[f"{measure}_{name}"] = frame[measure].fillna(0.0)
+    for measure in _MEASURES:
+        out[f"{measure}_change"] = out[f"{measure}_whatif"] - out[f"{measure}_base"]
+    return out
+
+
+def whatif_changes(base_orders: pd.DataFrame, base_levels: pd.DataFrame,
+                   orders: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
+    """What a what-if plan (``orders``, ``levels``) changed against the base plan:
+    :data:`WHATIF_CHANGE_COLUMNS`, one row per supplier (``scope`` "supplier", ``sku``
+    empty; its SKUs summed, ``fill_at_risk`` over their summed demand) and per SKU
+    (``scope`` "sku") where any measure changed, suppliers first, largest value change
+    first."""
+    base, whatif = _per_sku(base_orders, base_levels), _per_sku(orders, levels)
+    skus = _side_by_side(base, whatif)
+    suppliers = _side_by_side(base.groupby(level="supplier").sum(),
+                              whatif.groupby(level="supplier").sum())
+    changes = [f"{m}_change" for m in _MEASURES]
+    parts = []
+    for scope, frame in (("supplier", suppliers), ("sku", skus)):
+        moved = frame[(frame[changes].abs() > _TOLERANCE).any(axis=1)].reset_index()
+        if "sku" not in moved:
+            moved["sku"] = ""
+        moved = moved.assign(scope=scope, _order=-moved["value_change"].abs())
+        parts.append(moved.sort_values(["_order", "supplier", "sku"], kind="stable"))
+    out = pd.concat(parts, ignore_index=True)[WHATIF_CHANGE_COLUMNS]
+    numeric = out.columns[3:]
+    out[numeric] = out[numeric].astype(float).round(4)
+    return out.astype({c: np.int64 for c in ("lines_base", "lines_whatif", "lines_change")})

@@ -12,7 +12,12 @@ from forecasting.contract import DataContractError
 from replenishment.config import PlanningConfig
 from replenishment.ordering import LINE_EXPLANATION_COLUMNS
 from replenishment.plan import ORDER_COLUMNS, PlanResult, plan
-from replenishment.whatif import PlanOverrides, parse_overrides
+from replenishment.whatif import (
+    WHATIF_CHANGE_COLUMNS,
+    PlanOverrides,
+    parse_overrides,
+    whatif_changes,
+)
 
 MEANS = {"A1": 20.0, "A2": 5.0, "B1": 2.0, "OLD": 0.1}
 CONFIG = PlanningConfig()
@@ -192,6 +197,20 @@ def test_a_budget_caps_the_total_order_value(base: PlanResult, forecast: Forecas
     alerts = capped.alerts[capped.alerts["kind"] == "budget_shortfall"].set_index("sku")
     assert set(alerts.index) == set(cut.index)
     assert np.allclose(alerts.loc[cut.index, "value_at_risk"], cut["value_at_risk"], atol=0.01)
+    # What the what-if changed, per supplier and SKU, against the base plan.
+    assert base.changes is None
+    changes = capped.changes
+    assert changes is not None and list(changes.columns) == WHATIF_CHANGE_COLUMNS
+    per_sku = changes[changes["scope"] == "sku"].set_index("sku")
+    assert set(cut.index) <= set(per_sku.index)
+    for sku in cut.index:
+        assert per_sku.loc[sku, "units_change"] == pytest.approx(
+            lines["qty"].get(sku, 0) - _line(base, sku).qty)
+        assert per_sku.loc[sku, "value_at_risk_whatif"] == pytest.approx(
+            cut.loc[sku, "value_at_risk"], abs=1e-3)
+    per_supplier = changes[changes["scope"] == "supplier"]
+    assert per_supplier["value_change"].sum() == pytest.approx(
+        capped.orders["line_value"].sum() - total)
     summary = shortfall(capped.levels)["budget"]
     assert summary["skus"] == len(cut)
     assert summary["value_at_risk"] == pytest.approx(cut["value_at_risk"].sum(), abs=0.01)
@@ -279,3 +298,32 @@ def test_a_forecast_starting_after_the_planning_day_is_rejected() -> None:
     late = make_forecast(MEANS, start=AS_OF + pd.Timedelta(days=3))
     with pytest.raises(ValueError, match="after the first day to plan for"):
         plan(make_dataset(), late, CONFIG, AS_OF)
+
+
+def test_whatif_changes_by_hand() -> None:
+    """Base: A 10 units (100), B 4 units (20) at S1, C 5 at S2; what-if: A 6 (60, cut, 2
+    expected short of 20, value at risk 30), B unchanged, C unchanged, D new at S2 (3 units,
+    9). Rows: S1 (-4 units, -40), S2 (+3, +9), then A and D; B and C did not change."""
+    base_orders = pd.DataFrame({"supplier": ["S1", "S1", "S2"], "sku": ["A", "B", "C"],
+                                "qty": [10, 4, 5], "line_value": [100.0, 20.0, 10.0]})
+    orders = pd.DataFrame({"supplier": ["S1", "S1", "S2", "S2"], "sku": ["A", "B", "C", "D"],
+                           "qty": [6, 4, 5, 3], "line_value": [60.0, 20.0, 10.0, 9.0]})
+    levels = pd.DataFrame({"supplier": ["S1", "S1", "S2", "S2"], "sku": ["A", "B", "C", "D"],
+                           "expected_shortage": [0.0, 0.0, 0.0, 0.0],
+                           "protection_demand": [20.0, 4.0, 5.0, 3.0],
+                           "value_at_risk": [0.0, 0.0, 0.0, 0.0]})
+    changed = levels.assign(expected_shortage=[2.0, 0.0, 0.0, 0.0],
+                            value_at_risk=[30.0, 0.0, 0.0, 0.0])
+    out = whatif_changes(base_orders, levels, orders, changed)
+    assert list(zip(out["scope"], out["supplier"], out["sku"], strict=True)) == [
+        ("supplier", "S1", ""), ("supplier", "S2", ""), ("sku", "S1", "A"), ("sku", "S2", "D")]
+    rows = {(r["scope"], r["supplier"], r["sku"]): r for r in out.to_dict("records")}
+    s1 = rows[("supplier", "S1", "")]
+    assert (s1["units_base"], s1["units_whatif"], s1["units_change"]) == (14, 10, -4)
+    assert (s1["value_change"], s1["lines_change"]) == (-40.0, 0)
+    assert s1["fill_at_risk_whatif"] == pytest.approx(2 / 24, abs=1e-4)
+    a = rows[("sku", "S1", "A")]
+    assert (a["fill_at_risk_base"], a["fill_at_risk_whatif"]) == (0.0, 0.1)
+    assert a["value_at_risk_change"] == 30.0
+    d = rows[("sku", "S2", "D")]
+    assert (d["lines_base"], d["lines_whatif"], d["value_change"]) == (0, 1, 9.0)

@@ -40,6 +40,8 @@ def write_plan_outputs(result: PlanResult, forecast: ForecastResult, folder: Pat
                         ("data_quality", forecast.data_quality),
                         ("launches", result.launches)):
         files[name] = write_csv(frame, folder / f"{name}.csv")
+    if result.changes is not None:  # a what-if: what it changed against the base plan
+        files["whatif_changes"] = write_csv(result.changes, folder / "whatif_changes.csv")
     summary_path = folder / "summary.json"
     summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str),
                             encoding="utf-8")
