@@ -46,6 +46,7 @@ from forecasting.errors import UserError
 __all__ = [
     "DAYS_LIMIT",
     "DEMAND_TABLES",
+    "EVENT_KINDS",
     "MONEY_LIMIT",
     "NUMBER_LIMIT",
     "UNITS_LIMIT",
@@ -202,13 +203,16 @@ LIVESTREAMS = TableSpec(
     },
     ordered=(("start", "end"),),
 )
+EVENT_KINDS = ("festival", "holiday", "closure", "workday")
+"""Kinds of an events row. ``workday`` is a statutory make-up workday (调休上班: a weekend day
+on which the country works to bridge a holiday); it is a working day whatever its weekday."""
 EVENTS = TableSpec(
     "events",
     {
         "start": ColumnSpec("date", required=True),
         "end": ColumnSpec("date", required=True),
         "name": ColumnSpec("str", required=True),
-        "kind": ColumnSpec("str", checks=(one_of("festival", "holiday", "closure"),)),
+        "kind": ColumnSpec("str", checks=(one_of(*EVENT_KINDS),)),
         "channel": ColumnSpec("str"),
         "sku": ColumnSpec("str"),
     },

@@ -253,12 +253,16 @@ def _event_features(cols: _Columns, series: pd.DataFrame, events: pd.DataFrame,
     last = _day_number(events["end"])
     kind = events["kind"].fillna("festival").astype(str).to_numpy()
     sid, rid, day = _spans(pairs, first, last)
-    for name in ("festival", "holiday", "closure"):
+    # ``workday_on``: a make-up workday (调休) is a working day whatever its weekday, so a
+    # Sunday with it set is learned apart from other Sundays.
+    for name in ("festival", "holiday", "closure", "workday"):
         hit = kind[rid] == name
         cols.put(f"{name}_on" if name != "closure" else "closed", sid[hit], day[hit], 1.0)
     names = events["name"].astype(str)
     # Per-name timing for the most frequent names; others still count in the kind flags.
-    top = names[events["kind"].fillna("festival") != "closure"].value_counts().index[:max_names]
+    # Closures and make-up workdays are states of a day, not events with a build-up.
+    timed = ~events["kind"].fillna("festival").isin(["closure", "workday"])
+    top = names[timed].value_counts().index[:max_names]
     name_of_row = names.to_numpy()
     for name in top:
         keep = pairs[name_of_row[pairs["rid"].to_numpy()] == name]

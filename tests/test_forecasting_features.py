@@ -154,3 +154,27 @@ def test_weekly_periods_average_the_days() -> None:
     # the week ending Friday 12 January holds 4 promotion days out of 7
     assert _at(features, grid, "A|jd", "2024-01-12")["promo_active"] == pytest.approx(4 / 7)
     assert _at(features, grid, "A|jd", "2024-01-19")["promo_active"] == 0
+
+
+def test_a_make_up_workday_is_flagged_as_a_workday_not_a_holiday() -> None:
+    """调休: Saturday 2026-02-14 is a day the country works (State Council notice for 2026):
+    it gets ``workday_on`` (learned apart from other weekend days), never ``holiday_on``, and
+    no per-name timing columns."""
+    series = _series()
+    grid = _grid(series, "2026-02-01", 40)
+    events = _table(EVENTS, [
+        {"start": pd.Timestamp("2026-02-15"), "end": pd.Timestamp("2026-02-23"),
+         "name": "春节", "kind": "holiday"},
+        {"start": pd.Timestamp("2026-02-14"), "end": pd.Timestamp("2026-02-14"),
+         "name": "调休上班", "kind": "workday"},
+        {"start": pd.Timestamp("2026-02-28"), "end": pd.Timestamp("2026-02-28"),
+         "name": "调休上班", "kind": "workday"},
+    ])
+    features = build_features(grid, series, _data(events=events), "D")
+    workday = _at(features, grid, "A|jd", "2026-02-14")
+    assert workday["workday_on"] == 1 and workday["holiday_on"] == 0
+    assert _at(features, grid, "B|jd", "2026-02-28")["workday_on"] == 1
+    assert _at(features, grid, "A|jd", "2026-02-21")["workday_on"] == 0  # an ordinary Saturday
+    assert _at(features, grid, "A|jd", "2026-02-21")["holiday_on"] == 1
+    assert not [c for c in features.columns if c.startswith("ev_") and "workday" in c]
+    assert len([c for c in features.columns if c.startswith("ev_")]) == 3  # 春节 only
