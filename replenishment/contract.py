@@ -32,6 +32,7 @@ from forecasting.contract import (
 
 __all__ = [
     "PLANNING_TABLES",
+    "SUPPLIER_CLOSURES",
     "SUPPLY_TABLES",
     "TABLE_NAMES",
     "Dataset",
@@ -114,8 +115,25 @@ COMMITMENTS = TableSpec(
     unique=("supplier", "sku", "week"),
 )
 
+SUPPLIER_CLOSURES = TableSpec(
+    "supplier_closures",
+    {
+        "start": ColumnSpec("date", required=True),
+        "end": ColumnSpec("date", required=True),
+        "supplier": ColumnSpec("str"),
+        "reason": ColumnSpec("str"),
+        "works_makeup_days": ColumnSpec("flag"),
+    },
+    ordered=(("start", "end"),),
+)
+"""Days a supplier does not work (a factory closed around Chinese New Year, typically two to
+four weeks): an empty ``supplier`` means every supplier; ``works_makeup_days`` 1 means the
+factory opens on the statutory make-up workdays (``events`` of kind ``workday``) inside the
+span (a factory closing for the statutory holiday only). See :mod:`replenishment.closures`."""
+
 SUPPLY_TABLES: dict[str, TableSpec] = {
-    spec.name: spec for spec in (PRODUCTS, SUPPLIERS, INVENTORY, OPEN_ORDERS, COMMITMENTS)
+    spec.name: spec for spec in (PRODUCTS, SUPPLIERS, INVENTORY, OPEN_ORDERS, COMMITMENTS,
+                                 SUPPLIER_CLOSURES)
 }
 PLANNING_TABLES = ("sales", "products", "suppliers", "inventory")
 TABLE_NAMES = ("sales", "promotions", "livestreams", "events", "prices", *SUPPLY_TABLES)
@@ -130,6 +148,8 @@ class SupplyData:
     inventory: pd.DataFrame = field(default_factory=lambda: empty_table(INVENTORY))
     open_orders: pd.DataFrame = field(default_factory=lambda: empty_table(OPEN_ORDERS))
     commitments: pd.DataFrame = field(default_factory=lambda: empty_table(COMMITMENTS))
+    supplier_closures: pd.DataFrame = field(
+        default_factory=lambda: empty_table(SUPPLIER_CLOSURES))
 
 
 @dataclass(frozen=True)
@@ -186,7 +206,8 @@ def _cross_checks(data: Dataset, sources: Mapping[str, str]) -> list[Problem]:
         suppliers = set(supply.suppliers["supplier"].dropna())
         known_supplier = "a supplier listed in suppliers (with its lead_time_days)"
         for table, frame in (("products", supply.products), ("open_orders", supply.open_orders),
-                             ("commitments", supply.commitments)):
+                             ("commitments", supply.commitments),
+                             ("supplier_closures", supply.supplier_closures)):
             if table in sources:
                 problems += _unknown(frame, "supplier", suppliers, sources[table],
                                      known_supplier)

@@ -37,7 +37,7 @@ from replenishment.contract import SupplyData
 from replenishment.multiperiod import BuildAhead
 from replenishment.optimizer import OrderPlan, OrderProblem, optimize_orders, order_suppliers
 from replenishment.phased import FirmNeed, round_to_lots, row_quantiles
-from replenishment.timeline import TimelineInputs
+from replenishment.timeline import TimelineInputs, firm_arrival
 
 __all__ = [
     "LINE_EXPLANATION_COLUMNS",
@@ -233,8 +233,9 @@ def explain_lines(decision: FirmDecision, items: pd.DataFrame, firm: FirmNeed,
     order_up_to = position + decision.target
     cover = firm.cover.mean(axis=1)
     first_day = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
-    lead = np.ceil(inputs.lead - 1e-9)
-    arrival = first_day + pd.to_timedelta(lead, unit="D")
+    arrival_day, following = firm_arrival(inputs)  # a supplier closure delays both
+    arrival = first_day + pd.to_timedelta(arrival_day, unit="D")
+    end = first_day + pd.to_timedelta(np.maximum(following, arrival_day + 1) - 1, unit="D")
     return pd.DataFrame({
         "sku": items["sku"].to_numpy(),
         "supplier": items["supplier"].to_numpy(),
@@ -242,7 +243,7 @@ def explain_lines(decision: FirmDecision, items: pd.DataFrame, firm: FirmNeed,
         "order_date": first_day,
         "expected_arrival": arrival,
         "coverage_start": arrival,
-        "coverage_end": arrival + pd.to_timedelta(inputs.review - 1, unit="D"),
+        "coverage_end": end,
         "demand_before_arrival": firm.demand_before.mean(axis=1),
         "lost_before_arrival": firm.lost_before.mean(axis=1),
         "stock_at_arrival": firm.stock_at_arrival.mean(axis=1),

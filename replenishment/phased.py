@@ -65,6 +65,7 @@ __all__ = [
     "size_orders",
     "sweep",
     "target_need",
+    "window_ends",
 ]
 
 
@@ -218,17 +219,20 @@ def sweep(demand: np.ndarray, receipts: np.ndarray, on_hand: np.ndarray,
           backorder_share: np.ndarray, lead: np.ndarray, review: np.ndarray,
           level: np.ndarray, fill_rate: bool, case_pack: np.ndarray, moq: np.ndarray,
           orderable: np.ndarray, fixed: np.ndarray | None = None,
-          reviews: int | None = None) -> ReviewPlan:
+          reviews: int | None = None, arrival: np.ndarray | None = None) -> ReviewPlan:
     """Plan every review over the horizon of ``demand`` (``(n, paths, days)``).
 
     ``lead`` and ``review`` are whole days per SKU; review ``j`` orders on day ``j * review``
-    and its order arrives on ``lead + j * review``. ``fixed[i, j]`` (NaN: size it) fixes a
+    and its order arrives on ``lead + j * review``, unless ``arrival`` (``(n, reviews)``, -1:
+    none within the horizon) gives the arrival days (a supplier closure delays some:
+    :mod:`replenishment.closures`). ``fixed[i, j]`` (NaN: size it) fixes a
     quantity: the firm order and capacity-feasible future orders. Sized orders meet the
     service target over their coverage window given the lost-sales projection at arrival,
     rounded to case packs and the MOQ; SKUs not ``orderable`` get none.
     """
     n, paths, days = demand.shape
-    arrival = schedule(lead, review, days, reviews)
+    arrival = schedule(lead, review, days, reviews) if arrival is None else arrival
+    ends = window_ends(arrival, review)
     reviews = arrival.shape[1]
     if fixed is None:
         fixed = np.full((n, reviews), np.nan)
@@ -250,7 +254,7 @@ def sweep(demand: np.ndarray, receipts: np.ndarray, on_hand: np.ndarray,
         if t in by_day:
             rows = np.array([i for i, _ in by_day[t]])
             cols = np.array([j for _, j in by_day[t]])
-            end = np.minimum(t + review[rows], days)
+            end = np.minimum(ends[rows, cols], days)
             cover = cum[rows, :, end] - cum[rows, :, t]
             stock = level_now[rows] - waiting[rows]
             inside = (cum_r[rows, end] - cum_r[rows, t + 1])[:, None]
@@ -278,6 +282,20 @@ def sweep(demand: np.ndarray, receipts: np.ndarray, on_hand: np.ndarray,
         daily_on_hand=daily["on_hand"], daily_lost=daily["lost"],
         daily_backlog=daily["backlog"], stockout_probability=daily["out"],
     )
+
+
+def window_ends(arrival: np.ndarray, review: np.ndarray) -> np.ndarray:
+    """End (exclusive) of each review's coverage window: the next arrival of the same SKU,
+    or ``review`` days after its own when none follows within the horizon (-1). Equals
+    ``arrival + review`` on the regular schedule; a supplier closure stretches the window of
+    the last order before it to the first arrival after it."""
+    n, reviews = arrival.shape
+    ends = np.where(arrival >= 0, arrival + np.asarray(review, dtype=int)[:, None], -1)
+    following = np.full(n, -1)
+    for j in range(reviews - 1, -1, -1):
+        ends[:, j] = np.where((arrival[:, j] >= 0) & (following >= 0), following, ends[:, j])
+        following = np.where(arrival[:, j] >= 0, arrival[:, j], following)
+    return ends
 
 
 def _fit_columns(frame: np.ndarray, columns: int) -> np.ndarray:

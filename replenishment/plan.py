@@ -40,6 +40,7 @@ import pandas as pd
 from forecasting.contract import DataContractError, Problem
 from forecasting.scenarios import DemandScenarios
 from replenishment.alerts import ORDERABLE, build_alerts
+from replenishment.closures import closed_days, makeup_workdays
 from replenishment.config import PlanningConfig
 from replenishment.contract import Dataset, SupplyData
 from replenishment.cpfr import cpfr_exceptions, projected_order_forecast
@@ -67,6 +68,7 @@ from replenishment.plan_alerts import (
 from replenishment.projection import PlanForecast, expected_daily_demand, scenario_offset
 from replenishment.timeline import (
     TimelineInputs,
+    firm_arrival,
     firm_needs,
     horizon_days,
     planning_horizon,
@@ -243,8 +245,19 @@ class _Phased:
     days: int
 
 
+def _closed(items: pd.DataFrame, supply: SupplyData, events: pd.DataFrame | None,
+            as_of: pd.Timestamp) -> np.ndarray | None:
+    """Per SKU and day from ``as_of + 1``, whether its supplier is closed
+    (``supplier_closures``; make-up workdays from ``events``); None without closures."""
+    first_day = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    workdays = makeup_workdays(events) if events is not None else None
+    return closed_days(supply.supplier_closures, items["supplier"].astype(str).tolist(),
+                       first_day, workdays)
+
+
 def _phased(items: pd.DataFrame, scenarios: DemandScenarios, inputs_channel: pd.DataFrame,
-            supply: SupplyData, as_of: pd.Timestamp, config: PlanningConfig) -> _Phased:
+            supply: SupplyData, as_of: pd.Timestamp, config: PlanningConfig,
+            events: pd.DataFrame | None = None) -> _Phased:
     frame = prepare_items(items, config)
     items = items.assign(service_level=frame["service_level"].to_numpy())
     if "abc_class" in frame:
@@ -255,6 +268,7 @@ def _phased(items: pd.DataFrame, scenarios: DemandScenarios, inputs_channel: pd.
                                           moq=items["moq"].to_numpy(),
                                           **{ORDERABLE: items[ORDERABLE].to_numpy()}),
                              rows, share)
+    inputs = replace(inputs, closed=_closed(items, supply, events, as_of))
     offset = scenario_offset(scenarios, as_of)
     days = horizon_days(inputs, config)
     skus = pd.Index(items["sku"])
@@ -289,7 +303,7 @@ def _demand_after_arrival(plan: ReviewPlan, inputs: TimelineInputs,
     the projected days at the last projected week's rate)."""
     daily = plan.daily_demand
     days = daily.shape[1]
-    start = np.minimum(np.ceil(inputs.lead - 1e-9).astype(int), days)
+    start = np.minimum(firm_arrival(inputs)[0], days)
     span = int(np.ceil(config.overstock_days))
     cum = np.concatenate([np.zeros((len(daily), 1)), np.cumsum(daily, axis=1)], axis=1)
     end = np.minimum(start + span, days)
@@ -441,7 +455,7 @@ def _plan(dataset: Dataset, forecast: ForecastLike, config: PlanningConfig,
                                 lead_days)
     scenarios = launched.scenarios
     items, unplanned = planning_items(supply, demand.sales, scenarios, as_of, config)
-    phased = _phased(items, scenarios, inputs.channel, supply, as_of, config)
+    phased = _phased(items, scenarios, inputs.channel, supply, as_of, config, demand.events)
     items = phased.items.assign(safety_stock=phased.lines["safety_stock"].to_numpy())
     orders = _order_rows(phased, as_of)
     scheduled, planned = _daily_receipts(phased)

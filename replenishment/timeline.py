@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.scenarios import DemandScenarios
+from replenishment.closures import arrival_days
 from replenishment.config import PlanningConfig
 from replenishment.levels import lead_time_quantiles
 from replenishment.phased import FirmNeed, ReviewPlan, schedule, size_orders, sweep
@@ -25,6 +26,7 @@ from replenishment.projection import daily_paths
 
 __all__ = [
     "TimelineInputs",
+    "firm_arrival",
     "firm_needs",
     "horizon_days",
     "planning_horizon",
@@ -54,7 +56,9 @@ def planning_horizon(suppliers: pd.DataFrame, config: PlanningConfig | None = No
 @dataclass(frozen=True)
 class TimelineInputs:
     """Per SKU (rows of ``items``): whole-day lead and review, service level, lots, whether
-    it may be ordered, the share of its demand that waits, and where its paths are."""
+    it may be ordered, the share of its demand that waits, and where its paths are.
+    ``closed`` (``(n, days)`` from day 0, None: never) marks the days its supplier is closed:
+    lead times count open days only (:mod:`replenishment.closures`)."""
 
     rows: np.ndarray  # positions in scenarios.skus
     lead: np.ndarray
@@ -66,6 +70,7 @@ class TimelineInputs:
     orderable: np.ndarray
     backorder_share: np.ndarray
     on_hand: np.ndarray
+    closed: np.ndarray | None = None
 
 
 def horizon_days(inputs: TimelineInputs, config: PlanningConfig) -> int:
@@ -74,8 +79,19 @@ def horizon_days(inputs: TimelineInputs, config: PlanningConfig) -> int:
     window."""
     strata = lead_time_quantiles(inputs.lead, inputs.lead_std, config.lead_time_strata)
     latest = int(np.ceil(strata.max(initial=0.0)))
+    if inputs.closed is not None:  # a closure delays by at most its days
+        latest += int(inputs.closed.sum(axis=1).max(initial=0))
     review = int(inputs.review.max(initial=1))
     return max(7 * config.order_forecast_weeks, latest + review) + review
+
+
+def firm_arrival(inputs: TimelineInputs) -> tuple[np.ndarray, np.ndarray]:
+    """Expected whole-day arrival of the firm order (placed on day 0) per SKU, and of the
+    next review's order (placed on day ``review``): ``ceil(lead)`` open days later."""
+    lead = np.ceil(inputs.lead - 1e-9).astype(int)
+    arrival = arrival_days(inputs.closed, np.zeros(len(lead), dtype=int), lead)
+    following = arrival_days(inputs.closed, inputs.review.astype(int), lead)
+    return arrival, following
 
 
 def receipts_by_day(receipts: pd.DataFrame, skus: pd.Index, as_of: pd.Timestamp,
@@ -109,6 +125,11 @@ def _arrival_per_path(inputs: TimelineInputs, paths: int, config: PlanningConfig
     tiles = np.tile(np.arange(paths) % strata, (len(inputs.lead), 1))
     arrival = np.ceil(np.take_along_axis(lead, rng.permuted(tiles, axis=1), axis=1) - 1e-9)
     following = np.ceil(np.take_along_axis(lead, rng.permuted(tiles, axis=1), axis=1) - 1e-9)
+    if inputs.closed is not None:  # lead times count the supplier's open days
+        day = np.zeros(arrival.shape, dtype=int)
+        arrival = arrival_days(inputs.closed, day, arrival.astype(int)).astype(float)
+        following = arrival_days(inputs.closed, day + inputs.review.astype(int)[:, None],
+                                 following.astype(int)) - inputs.review[:, None]
     window = np.maximum(inputs.review[:, None] + following - arrival, 1.0)
     return arrival.astype(int), window.astype(int)
 
@@ -149,6 +170,7 @@ def review_plan(inputs: TimelineInputs, scenarios: DemandScenarios, offset: int,
     lead = np.ceil(inputs.lead - 1e-9).astype(int)
     review = np.maximum(np.round(inputs.review), 1).astype(int)
     reviews = schedule(lead, review, days).shape[1]
+    arrival = _review_arrivals(inputs.closed, lead, review, days, reviews)
     fill_rate = config.service_target == "fill_rate"
     parts: list[ReviewPlan] = []
     for block in _blocks(len(inputs.rows), paths, days):
@@ -158,6 +180,7 @@ def review_plan(inputs: TimelineInputs, scenarios: DemandScenarios, offset: int,
             inputs.backorder_share[block], lead[block], review[block],
             inputs.level[block], fill_rate, inputs.case_pack[block], inputs.moq[block],
             inputs.orderable[block], None if fixed is None else fixed[block], reviews,
+            None if arrival is None else arrival[block],
         ))
     if not parts:
         empty_r = np.zeros((0, reviews))
@@ -166,3 +189,18 @@ def review_plan(inputs: TimelineInputs, scenarios: DemandScenarios, offset: int,
                           empty_d, empty_d, empty_d, empty_d, empty_d)
     return ReviewPlan(*(np.concatenate([getattr(p, f.name) for p in parts])
                         for f in fields(ReviewPlan)))
+
+
+def _review_arrivals(closed: np.ndarray | None, lead: np.ndarray, review: np.ndarray,
+                     days: int, reviews: int) -> np.ndarray | None:
+    """Arrival day of every review's order when a supplier closes (None: the regular
+    schedule). Orders placed during a closure can arrive on the same day as an earlier one;
+    only the earliest review keeps that arrival (it covers until the next one), the later
+    ones get none (-1)."""
+    if closed is None:
+        return None
+    order_day = review[:, None] * np.arange(reviews)[None, :]
+    arrival = arrival_days(closed, order_day, np.repeat(lead[:, None], reviews, axis=1))
+    repeat = np.zeros(arrival.shape, dtype=bool)
+    repeat[:, 1:] = arrival[:, 1:] == arrival[:, :-1]
+    return np.where((arrival < days) & ~repeat, arrival, -1).astype(int)
