@@ -13,7 +13,14 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from flows.errors import UserError
@@ -260,6 +267,13 @@ class Settings(BaseSettings):
         "en", description="Language of every text planners and suppliers read (report, digest, "
         "alerts, terminal summary, supplier e-mail and files): en or zh_CN.")
     data: DataSource = Field(default_factory=DataSource)
+    calendar: Literal["cn", "off"] = Field(
+        "cn", description="cn: Chinese statutory holidays, make-up workdays (调休) and platform "
+        "festivals with their presales become events rows (the user's events win); off: only "
+        "the user's events.")
+    calendar_file: Path | None = Field(
+        None, description="The platform festival calendar (default: config/calendar_cn.yaml "
+        "of the project); relative to the project root.")
     store_url: str = Field(
         "sqlite:///.replenish/runs.db", description="Run store: SQLAlchemy URL (SQLite default)."
     )
@@ -284,6 +298,14 @@ class Settings(BaseSettings):
         # The environment wins over the file, so an operator can override one value.
         return env_settings, init_settings
 
+    @field_validator("calendar", mode="before")
+    @classmethod
+    def _calendar_switch(cls, value: Any) -> Any:
+        """YAML reads an unquoted ``calendar: off`` as false (and ``on`` as true)."""
+        if isinstance(value, bool):
+            return "cn" if value else "off"
+        return value
+
     def state_folder(self) -> Path:
         """Where local state (signal caches, older ledgers) lives: the folder of an SQLite run
         store, or ``.replenish`` of the working folder for a database server."""
@@ -303,6 +325,8 @@ def _resolve(base: Path, settings: Settings) -> Settings:
     updates: dict[str, Any] = {}
     if not settings.output_dir.is_absolute():
         updates["output_dir"] = base / settings.output_dir
+    if settings.calendar_file is not None and not settings.calendar_file.is_absolute():
+        updates["calendar_file"] = base / settings.calendar_file
     if settings.data.folder is not None and not settings.data.folder.is_absolute():
         updates["data"] = settings.data.model_copy(update={"folder": base / settings.data.folder})
     prefix = "sqlite:///"

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flows.config import Settings
 from flows.errors import UserError
 from flows.i18n import Language, language
+from flows.storage.sources.calendar import CALENDAR_TABLE, calendar_table, with_calendar
 from flows.storage.sources.folder import RawTables, read_folder
 from flows.storage.sources.http import SignalsLimits, SignalsResult, fetch_signals
 from flows.storage.sources.mapping import apply_mappings, parse_user_tables
@@ -45,8 +46,18 @@ def read_raw(settings: Settings, folder: Path | None = None) -> tuple[RawTables,
 
     Precedence: ``folder`` (the command line), then ``data.folder`` of the config, then the
     database URL held by the environment variable ``data.sql_url_env``. Columns are renamed
-    to the contract's by ``data.preset`` and ``data.tables.NAME.columns``.
+    to the contract's by ``data.preset`` and ``data.tables.NAME.columns``. With ``calendar:
+    cn`` the trade calendar's events rows are added as the table ``calendar``
+    (:mod:`flows.storage.sources.calendar`); validation merges them into ``events``.
     """
+    raw, origin = _read_tables(settings, folder)
+    calendar = calendar_table(settings, raw)
+    if calendar is not None:
+        raw = {**raw, CALENDAR_TABLE: calendar}
+    return raw, origin
+
+
+def _read_tables(settings: Settings, folder: Path | None) -> tuple[RawTables, str]:
     chosen = folder or settings.data.folder
     if chosen is not None:
         raw = read_folder(chosen, settings.data.tables)
@@ -109,14 +120,20 @@ def validate_tables(
 ) -> tuple[Dataset, str]:
     """Merge the signals into the raw tables (they replace tables of the same names) and
     validate them against the contract; return the dataset and a short summary in the
-    planner's ``locale``. Problems name the file's own columns."""
+    planner's ``locale``. Problems name the file's own columns. The trade calendar's rows
+    (table ``calendar``, see :func:`read_raw`) join the events the user does not give."""
     tables = dict(raw)
+    calendar = tables.pop(CALENDAR_TABLE, None)
     warnings: list[str] = []
     if signals is not None:
         tables.update(signals.tables)
         warnings = signals.warnings
         origin += " + signals API"
     dataset = parse_user_tables(tables, timezone, require)
+    if calendar is not None:
+        dataset = with_calendar(dataset, *calendar, timezone)
+        tables[CALENDAR_TABLE] = calendar
+        origin += f" + calendar {calendar[1]}"
     return dataset, summarize(dataset, tables, origin, warnings, language(locale))
 
 
