@@ -57,11 +57,13 @@ from forecasting.setup import (
     EARLY_STOPPING_ROUNDS,
     LEARNING_RATE,
     MAX_TREES,
+    MEAN_SETUPS,
     MIN_TREES,
     SELECTION_ROWS,
     GlobalSetup,
     candidate_setups,
     sample_series,
+    unseen_peak,
     window_score,
 )
 from forecasting.uncertainty import (
@@ -319,6 +321,7 @@ class Forecaster:
         and the number of trees on the windows (:mod:`forecasting.setup`)."""
         cfg = self.config
         self.setup_scores_: dict[str, float] = {}
+        self.unseen_peak_ = False
         self.trees_: int | None = None
         if not cfg.global_model:
             return None
@@ -326,6 +329,10 @@ class Forecaster:
             return self._fit_global(cutoffs[0])
         fixed = "n_estimators" in cfg.lightgbm_params
         setups = self._setups()
+        self.unseen_peak_ = len(setups) > 1 and unseen_peak(
+            self.rows_, self.features_, self.origin_, cutoffs[0], self.window_, self.freq_)
+        if self.unseen_peak_:
+            setups = [s for s in setups if s.name in MEAN_SETUPS] or setups
         train = self.rows_[self.rows_["ds"] <= cutoffs[0]]
         sample = sample_series(train, SELECTION_ROWS, cfg.seed) if len(setups) > 1 else None
         rows = self.rows_ if sample is None else self.rows_[self.rows_["unique_id"].isin(sample)]

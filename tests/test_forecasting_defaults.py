@@ -12,6 +12,7 @@ from forecasting.config import ForecastConfig
 from forecasting.contract import PROMOTIONS, DemandData, empty_table
 from forecasting.engine import Forecaster, default_horizon, resolve_horizon
 from forecasting.features import build_features
+from forecasting.setup import MEAN_SETUPS, unseen_peak
 from forecasting.uncertainty import calibrate_location, pit_coverage
 
 
@@ -131,3 +132,32 @@ def test_quantile_location_brings_p50_coverage_to_one_half() -> None:
     assert before > 0.6
     assert factor == pytest.approx(1 / 1.3, rel=0.08)
     assert after == pytest.approx(0.5, abs=0.03)
+
+
+def _event_rows(lift: float, recent_event: bool) -> pd.DataFrame:
+    """Two series over two years of days; a yearly festival on Nov 11 selling ``lift`` x
+    normal; the origin is Oct 31 2026; optionally the festival also ran in the recent weeks."""
+    days = pd.date_range("2024-11-01", "2026-11-30", freq="D")
+    frames = []
+    for uid in ("a", "b"):
+        on = ((days.month == 11) & (days.day == 11)) | (
+            recent_event & (days == pd.Timestamp("2026-10-01")))
+        y = np.where(on, 10.0 * lift, 10.0)
+        y = np.where(days > pd.Timestamp("2026-10-31"), np.nan, y)
+        frames.append(pd.DataFrame({"unique_id": uid, "ds": days, "y": y,
+                                    "ev_double11_on": on.astype(float)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.mark.parametrize(("lift", "recent_event", "expected"), [
+    (4.0, False, True),   # a peak the recent windows do not hold: only the mean set-up
+    (1.1, False, False),  # an event that is no peak: the windows may choose any set-up
+    (4.0, True, False),   # the recent windows hold the event: they can judge it
+])
+def test_a_peak_the_recent_windows_miss_restricts_the_setups_to_the_mean(
+        lift: float, recent_event: bool, expected: bool) -> None:
+    rows = _event_rows(lift, recent_event)
+    origin = pd.Timestamp("2026-10-31")
+    first_cutoff = origin - pd.Timedelta(days=56)
+    assert unseen_peak(rows, ["ev_double11_on"], origin, first_cutoff, 28, "D") is expected
+    assert MEAN_SETUPS == ("tweedie",)
