@@ -16,6 +16,7 @@ from flows.config import ConfigError, Settings, load_settings
 from flows.storage.sources import load_dataset
 from flows.storage.sources.calendar import (
     CALENDAR_FILE,
+    calendar_table,
     festival_events,
     load_calendar_file,
     statutory_events,
@@ -189,3 +190,17 @@ def test_the_switch_reads_an_unquoted_off(tmp_path: Path) -> None:
     config.write_text("calendar: weekly\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="calendar"):
         load_settings(config)
+
+
+def test_festivals_and_long_breaks_keep_their_own_timing_features() -> None:
+    """Every calendar name is as frequent as the others (once a year); the forecast times the
+    12 most frequent on their own, ties in the order listed: the six festivals, then the
+    longest statutory breaks (春节, 国庆节), ahead of presales and short holidays."""
+    raw = {"sales": (pd.DataFrame({"date": ["2025-01-01", "2026-06-01"]}), "sales.csv")}
+    found = calendar_table(Settings(), raw)
+    assert found is not None
+    frame = found[0]
+    top = frame.loc[frame["kind"] != "workday", "name"].value_counts().index[:12].tolist()
+    assert top[:6] == ["618", "双11", "双12", "年货节", "38节", "88会员节"]
+    assert set(top[6:8]) == {"春节", "国庆节"}
+    assert calendar_table(Settings(calendar="off"), raw) is None

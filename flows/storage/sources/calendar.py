@@ -22,6 +22,10 @@ Decisions:
 - **The user's events win**: a calendar row whose name, or one of the festival's aliases, is
   the name of a user's event in the same year (of its end) is left out; a calendar row of
   another year takes the user's spelling, so the forecast sees one name per festival.
+- **Order**: festival sale windows, statutory breaks (longest first), presales, make-up
+  workdays. The forecast gives its own timing features to the most frequent event names
+  (``max_event_names``: 12), and names as frequent as others go in the order they are listed,
+  so 双11 and 春节 keep theirs ahead of 清明节 or a presale.
 - A bad file is a :class:`~flows.config.ConfigError` naming the file, the line, the key
   (``festivals[2] (双11) -> dates -> 2027 -> sale``) and what was expected.
 """
@@ -412,9 +416,21 @@ def calendar_table(settings: Settings, raw: dict[str, tuple[pd.DataFrame, str]]
         return None
     path = settings.calendar_file or CALENDAR_FILE
     calendar = load_calendar_file(path)
-    frame = pd.concat([statutory_events(years, calendar.workdays),
-                       festival_events(calendar, years)], ignore_index=True)
-    return frame, f"{path.name} + holidays {holidays.__version__}"
+    frame = pd.concat([festival_events(calendar, years),
+                       statutory_events(years, calendar.workdays)], ignore_index=True)
+    return _ranked(frame), f"{path.name} + holidays {holidays.__version__}"
+
+
+def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
+    """Festival sale windows (in the file's order), statutory breaks (longest first),
+    presales, make-up workdays: the forecast times the most frequent event names on their
+    own (``max_event_names``, 12 by default), and names equally frequent go in this order."""
+    presale = frame["name"].str.endswith(PRESALE_SUFFIX)
+    rank = frame["kind"].map({"festival": 0, "holiday": 1, "workday": 3}).where(~presale, 2)
+    length = (frame["end"] - frame["start"]).dt.days.where(frame["kind"] == "holiday", 0)
+    order = pd.DataFrame({"rank": rank, "length": -length})
+    return frame.loc[order.sort_values(["rank", "length"], kind="stable").index].reset_index(
+        drop=True)
 
 
 def merge_events(user: pd.DataFrame, calendar: pd.DataFrame) -> pd.DataFrame:
