@@ -342,7 +342,8 @@ class Forecaster:
             model = self._direct(setup, None if fixed else MAX_TREES).fit(
                 rows[rows["ds"] <= cutoffs[0]], self.panel_.series,
                 windows=() if fixed else windows, early_stopping_rounds=EARLY_STOPPING_ROUNDS)
-            score = self._global_window_score(model, windows)
+            # One candidate needs no score (it saves predicting both windows once more).
+            score = self._global_window_score(model, windows) if len(setups) > 1 else 0.0
             self.setup_scores_[setup.name] = score
             if chosen is None or score < chosen[0]:
                 chosen = (score, setup, model)
@@ -434,7 +435,7 @@ class Forecaster:
         neutral = neutral_values(self.features_)
         keys = design.keys.assign(**{GLOBAL_MODEL: mean})
         if neutral:
-            base = global_model.mean(design, neutral=neutral)
+            base = global_model.mean(design, neutral=neutral, unchanged=mean)
             floor = pd.Series(base).groupby(design.keys["unique_id"].to_numpy()).transform(
                 "mean").to_numpy() * 0.1 + 0.01
             keys["_lift"] = np.clip((mean + floor) / (base + floor), *_LIFT_BOUNDS)
@@ -511,9 +512,11 @@ class Forecaster:
                 scored = {m: window_score(rows[m].fillna(0.0).to_numpy(), ry) for m in models}
                 members = classes.index[classes == cls]
                 choice[choice.index.isin(members)] = min(scored, key=lambda m: scored[m])
-            new = self.classes_.loc[self.classes_["demand_class"] == "new", "unique_id"]
-            if GLOBAL_MODEL in models:
-                choice[choice.index.isin(new)] = GLOBAL_MODEL
+        # A new series has too little history of its own for a per-series model, whichever
+        # model wins overall; the global model forecasts it from its category and channel.
+        new = self.classes_.loc[self.classes_["demand_class"] == "new", "unique_id"]
+        if GLOBAL_MODEL in models:
+            choice[choice.index.isin(new)] = GLOBAL_MODEL
         return pd.DataFrame({"unique_id": choice.index, "model": choice.to_numpy(),
                              "weight": 1.0})
 
