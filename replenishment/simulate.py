@@ -99,11 +99,6 @@ ForecastFn = Callable[[DemandData, pd.Timestamp, pd.DataFrame], ForecastLike]
 """``(demand known up to as_of, as_of, products) -> forecast starting on as_of + 1 day``."""
 
 _COSTLY_MODELS = ("auto_ets",)
-# The global model refitted at every review: fewer trees on a shorter window (~5x cheaper
-# than the defaults on the sample brand) still learns the promotion, livestream and
-# festival lifts the per-series models cannot see.
-_SIMULATION_TREES = 60
-_SIMULATION_TRAIN_HISTORY = 200
 
 
 class SimulationSettings(BaseModel):
@@ -145,16 +140,16 @@ def simulation_forecast_config(config: ForecastConfig, review_days: int = 7,
                                forecast_every: int = 1,
                                planning_days: int | None = None) -> ForecastConfig:
     """A cheaper ``config`` for forecasting at every review: one backtest window, no AutoETS,
-    at most 200 sample paths, daily, a horizon covering the plan (``planning_days``, e.g.
+    at most 200 sample paths, daily, and a horizon covering the plan (``planning_days``, e.g.
     :func:`replenishment.timeline.planning_horizon` of the simulation's planning config;
-    else the config's horizon or 91 days) for ``forecast_every`` reviews, and a global model
-    of at most 200 days and (unless set) 60 trees."""
+    else the config's horizon or 91 days) for ``forecast_every`` reviews.
+
+    The global model keeps the config's training history and trees. A cheaper one (60 trees
+    on the last 200 days) had been used here: it never saw last year's Double 11 or 618, so
+    every replay over a festival planned it blind.
+    """
     models = tuple(m for m in config.stats_models if m not in _COSTLY_MODELS)
-    history = min(config.train_history or _SIMULATION_TRAIN_HISTORY, _SIMULATION_TRAIN_HISTORY)
-    lightgbm = {"n_estimators": _SIMULATION_TREES, **config.lightgbm_params}
     return config.model_copy(update={
-        "train_history": history,
-        "lightgbm_params": lightgbm,
         "freq": "D",
         "backtest_windows": 1,
         "stats_models": models or ("seasonal_naive",),

@@ -39,8 +39,10 @@ def demo() -> tuple[PlanResult, ForecastResult]:
     dataset = parse_dataset({name: (frame, name) for name, frame in brand.tables.items()},
                             require=("sales", "products", "suppliers", "inventory"))
     config = PlanningConfig()
+    # A cheap global model (60 trees, 200 days) is enough to check the plan's invariant.
+    cheap = ForecastConfig(train_history=200, lightgbm_params={"n_estimators": 60})
     forecast_config = simulation_forecast_config(
-        ForecastConfig(), 7, 1, planning_horizon(dataset.supply.suppliers, config))
+        cheap, 7, 1, planning_horizon(dataset.supply.suppliers, config))
     forecast = Forecaster(forecast_config).fit(
         dataset.demand.until(DEFAULT_AS_OF), DEFAULT_AS_OF,
         products=dataset.supply.products).predict()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from flows.config import Settings
+from flows.i18n import language
 from flows.pipeline import stages
 from flows.pipeline.recording import recorded_run
 from flows.progress import Progress
@@ -64,7 +65,7 @@ def run_forecast(
     quiet: bool = False,
 ) -> ForecastJob:
     """Forecast every (sku, channel) series; write ``out`` and its SKU-level twin."""
-    progress = Progress(3, quiet=quiet)
+    progress = Progress(3, quiet=quiet, lang=language(settings.locale))
     with progress.step("loading and validating data"):
         dataset, summary = load_dataset(settings, folder, require=("sales",))
     progress.say(summary)
@@ -73,12 +74,13 @@ def run_forecast(
     config_hash = settings.model_copy(update={"forecast": config}).fingerprint()
     with recorded_run(settings, "forecast", origin_hint, config_hash,
                       stages.dataset_hashes(dataset), progress) as (store, run):
-        ahead = f"{config.horizon} periods" if config.horizon else "the default horizon"
-        with progress.step(f"forecasting {ahead} ahead"):
+        label = ("forecasting {periods} periods ahead" if config.horizon
+                 else "forecasting the default horizon")
+        with progress.step(label, periods=config.horizon):
             as_of_ts = pd.Timestamp(as_of) if as_of else None
             result = stages.forecast(dataset.demand, dataset.supply.products, config, as_of_ts,
                                      settings.execution, dataset.supply.inventory)
-        with progress.step("writing outputs"):
+        with progress.step("writing the forecast files"):
             channel_file = sku_file = None
             if out is not None:
                 channel_file = write_frame(result.channel, out)

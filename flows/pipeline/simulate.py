@@ -27,6 +27,7 @@ import pandas as pd
 
 from flows.config import Settings
 from flows.errors import UserError
+from flows.i18n import language
 from flows.pipeline.recording import recorded_run
 from flows.pipeline.stages import check_plannable, dataset_hashes
 from flows.progress import Progress
@@ -178,7 +179,7 @@ def run_simulation(
     ``summary.json``, ``trace.csv`` and ``baseline_grid.csv`` into ``out`` at once."""
     simulation = simulation or SimulationSettings()
     first, last = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
-    progress = Progress(3, quiet=quiet)
+    progress = Progress(3, quiet=quiet, lang=language(settings.locale))
     with progress.step("loading and validating data"):
         dataset, summary = load_dataset(settings, folder)
         check_plannable(dataset, settings.forecast)
@@ -199,11 +200,11 @@ def run_simulation(
     with recorded_run(settings, "simulate", first, config_hash, dataset_hashes(dataset),
                       progress) as (store, run):
         weeks = len(pd.date_range(first, last)) / 7
-        with progress.step(f"simulating {weeks:.0f} weeks, reviews every "
-                           f"{simulation.review_days} days"):
+        with progress.step("simulating {weeks} weeks, reviews every {days} days",
+                           weeks=f"{weeks:.0f}", days=simulation.review_days):
             result = simulate(dataset, demand, first, last, engine_forecast(config),
                               settings.planning, simulation, state.stock, state.open_orders)
-        with progress.step("writing outputs"):
+        with progress.step("writing the simulation outputs"):
             document = {**result.summary, "run_id": run.run_id, "demand_source": source,
                         "start_state": state.source}
             with staged_output(out) as staging:
