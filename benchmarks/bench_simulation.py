@@ -111,6 +111,8 @@ def main() -> None:
             f"{'_stats' if args.stats_only else '_global'}_seed{args.seed}.json")
     (RESULTS / name).write_text(json.dumps(summary, indent=2, ensure_ascii=False),
                                 encoding="utf-8")
+    # The day-by-day trace (stock, demand, sales, receipts per SKU and policy) for diagnosis.
+    result.trace.to_csv(RESULTS / name.replace(".json", "_trace.csv.gz"), index=False)
     policy, baseline = summary["policy"], summary["baseline"]
     rule = summary["baseline_rule"]
     print(json.dumps(summary, indent=2, ensure_ascii=False))
