@@ -244,3 +244,14 @@ def test_secrets_valid_or_malformed_never_reach_the_run_store(zh_run: Run) -> No
             assert form.encode() not in raw, form
             for haystack in (rows, files, shown, zh_run.stderr):
                 assert form not in haystack, form
+
+
+def test_a_short_forecast_horizon_is_warned_in_the_planners_language() -> None:
+    from flows.i18n import language
+    from flows.pipeline.stages import SHORT_HORIZON
+
+    fields = {"horizon": 28, "needed": 140, "weeks": 13}
+    chinese = language("zh_CN").gettext(SHORT_HORIZON, **fields)
+    english = language("en").gettext(SHORT_HORIZON, **fields)
+    assert "提醒" in chinese and "140" in chinese and "forecast.horizon" in chinese
+    assert english.startswith("warning: forecast.horizon is 28 days but planning needs 140")

@@ -207,10 +207,10 @@ def _compute_and_publish(
     store: RunStore, run_id: str, dataset: Dataset, origin: pd.Timestamp, out: Path,
     description: str,
 ) -> tuple[PlanningOutcome, Any]:
-    config, warning = stages.planning_forecast_config(settings.forecast, dataset,
-                                                      settings.planning)
-    if warning:
-        progress.say(warning)
+    config, short = stages.planning_forecast_config(settings.forecast, dataset,
+                                                    settings.planning)
+    if short:
+        progress.say(progress.lang.gettext(stages.SHORT_HORIZON, **short))
     with progress.step("forecasting {days} days ahead", days=config.horizon):
         forecast = run.forecast(dataset.demand, dataset.supply.products, config, origin,
                                 settings.execution, dataset.supply.inventory)

@@ -43,6 +43,7 @@ from replenishment.timeline import planning_horizon
 from replenishment.whatif import PlanOverrides
 
 __all__ = [
+    "SHORT_HORIZON",
     "check_plannable",
     "dataset_hashes",
     "export",
@@ -106,21 +107,25 @@ def dataset_hashes(dataset: Dataset) -> dict[str, str]:
     return hash_frames({name: frame for name, frame in frames.items() if not frame.empty})
 
 
-def planning_forecast_config(config: ForecastConfig, dataset: Dataset,
-                             planning: PlanningConfig) -> tuple[ForecastConfig, str | None]:
+SHORT_HORIZON = ("warning: forecast.horizon is {horizon} days but planning needs {needed} "
+                 "(longest lead time + review + {weeks} order-forecast weeks); unset it to "
+                 "forecast the whole planning horizon")
+"""The warning of a forecast horizon shorter than planning needs (a gettext message id)."""
+
+
+def planning_forecast_config(config: ForecastConfig, dataset: Dataset, planning: PlanningConfig,
+                             ) -> tuple[ForecastConfig, dict[str, int] | None]:
     """The forecast settings of a plan: by default (``horizon`` unset) the forecast covers the
     whole planning horizon (longest lead time + review + the order-forecast weeks, see
     :func:`replenishment.timeline.planning_horizon`). A horizon set in the config is kept;
-    when it is shorter than planning needs, the second value says so (the plan then carries
-    the forecast's typical day past its end)."""
+    when it is shorter than planning needs, the second value holds the fields of
+    :data:`SHORT_HORIZON` (the plan then carries the forecast's typical day past its end)."""
     needed = planning_horizon(dataset.supply.suppliers, planning)
     if config.horizon is None:
         return config.model_copy(update={"horizon": needed}), None
     if config.horizon < needed:
-        return config, (f"warning: forecast.horizon is {config.horizon} days but planning "
-                        f"needs {needed} (longest lead time + review + "
-                        f"{planning.order_forecast_weeks} order-forecast weeks); unset it to "
-                        "forecast the whole planning horizon")
+        return config, {"horizon": config.horizon, "needed": needed,
+                        "weeks": planning.order_forecast_weeks}
     return config, None
 
 
