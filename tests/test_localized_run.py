@@ -168,6 +168,7 @@ def test_the_digest_the_robot_and_the_report_show_the_chinese_sentence(zh_run: R
     cut = zh_run.message("capacity_bound")
     digest = (zh_run.outcome.out / "digest-planners.md").read_text(encoding="utf-8")
     assert cut in digest
+    assert f"：{cut}" in digest  # a full-width colon before the sentence, as Chinese writes it
     assert zh_run.receiver is not None
     sent = [r.json()["markdown"]["text"] for r in zh_run.receiver.requests if "sign=" in r.path]
     assert sent and any("供应商产能不足" in text for text in sent)

@@ -128,7 +128,8 @@ def _alert_line(row: pd.Series, lang: Language, names: Mapping[str, str]) -> str
     place = " · ".join(w for w in where if w)
     kind = str(row["kind"])
     label = lang.gettext(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
-    return f"[{label}] {place}{at_risk}: {row['message']}"
+    colon = "：" if lang.is_chinese else ": "  # a full-width colon in Chinese text
+    return f"[{label}] {place}{at_risk}{colon}{row['message']}"
 
 
 def _md_link(label: str, url: str) -> str:
