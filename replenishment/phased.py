@@ -165,8 +165,7 @@ def size_orders(demand: np.ndarray, receipts: np.ndarray, on_hand: np.ndarray,
     """The firm order's need per path: ``arrival`` (``(n, paths)`` whole days, per path)
     and ``review`` (``(n,)`` days); ``window`` (``(n, paths)``, default ``review``) the days
     the order covers on each path (until the next order arrives); ``demand`` must hold
-    ``(arrival + window).max()`` days. Receipts are the open orders only (``(n, days)``, or
-    ``(n, paths, days)`` when their arrival differs by path)."""
+    ``(arrival + window).max()`` days. Receipts are the open orders only (``(n, days)``)."""
     n, paths, days = demand.shape
     proj = project(demand, receipts, on_hand, backorder_share)
     rows = np.arange(n)[:, None]
@@ -176,13 +175,10 @@ def size_orders(demand: np.ndarray, receipts: np.ndarray, on_hand: np.ndarray,
     end = np.minimum(arrival + np.asarray(length).astype(int), days)
     cum = np.concatenate([np.zeros((n, paths, 1)), np.cumsum(demand, axis=2)], axis=2)
     cum_lost = np.concatenate([np.zeros((n, paths, 1)), np.cumsum(proj.lost, axis=2)], axis=2)
-    per_path = receipts if receipts.ndim == 3 else receipts[:, None, :]
-    cum_r = np.concatenate([np.zeros((n, per_path.shape[1], 1)), np.cumsum(per_path, axis=2)],
-                           axis=2)
-    path = cols if receipts.ndim == 3 else np.zeros_like(cols)
+    cum_r = np.concatenate([np.zeros((n, 1)), np.cumsum(receipts, axis=1)], axis=1)
     cover = cum[rows, cols, end] - cum[rows, cols, at]
     stock = proj.stock[rows, cols, at] - proj.backlog[rows, cols, at]
-    inside = cum_r[rows, path, end] - cum_r[rows, path, at + 1]
+    inside = cum_r[np.arange(n)[:, None], end] - cum_r[np.arange(n)[:, None], at + 1]
     inside = np.maximum(inside, 0.0)
     return FirmNeed(
         need=cover - stock - inside, cover=cover, stock_at_arrival=stock,

@@ -32,7 +32,6 @@ __all__ = [
     "planning_horizon",
     "receipts_by_day",
     "review_plan",
-    "uncertain_receipts",
 ]
 
 _CELLS = 6_000_000  # SKU x path x day cells per block (about 50 MB of float64)
@@ -135,52 +134,17 @@ def _arrival_per_path(inputs: TimelineInputs, paths: int, config: PlanningConfig
     return arrival.astype(int), window.astype(int)
 
 
-def uncertain_receipts(receipts: np.ndarray, lead: np.ndarray, lead_std: np.ndarray,
-                       paths: int, strata: int, rng: np.random.Generator) -> np.ndarray:
-    """The open orders' receipts per SKU, path and day (``(n, paths, days)``).
-
-    Each (SKU, day) of ``receipts`` (``(n, days)``: units expected that day) arrives on each
-    path as late or as early as the supplier's lead time allows: its expected day plus a
-    deviation drawn from the same stratified gamma as the firm order's lead time, at the
-    earliest day 0; beyond the last day it is gone. Orders of suppliers with a certain lead
-    time arrive when expected. Before, open orders counted on their expected day: with
-    SUP-03's 35 +/- 11.8 days and five orders in transit the plan saw stock that a late
-    delivery would not bring (fill rate 0.853 at SUP-03 in the Double 11 replay).
-    """
-    days = receipts.shape[1]
-    out = np.repeat(receipts[:, None, :], paths, axis=1)
-    rows = np.flatnonzero((np.asarray(lead_std) > 0) & (receipts > 0).any(axis=1))
-    if rows.size == 0:
-        return out
-    quantiles = lead_time_quantiles(np.asarray(lead)[rows], np.asarray(lead_std)[rows], strata)
-    deviation = np.rint(quantiles - np.asarray(lead)[rows, None]).astype(int)
-    tiles = np.arange(paths) % strata
-    every = np.arange(paths)
-    for k, i in enumerate(rows):
-        out[i] = 0.0
-        for day in np.flatnonzero(receipts[i] > 0):
-            arrival = np.maximum(day + deviation[k, rng.permutation(tiles)], 0)
-            keep = arrival < days
-            out[i, every[keep], arrival[keep]] += receipts[i, day]
-    return out
-
-
 def firm_needs(inputs: TimelineInputs, scenarios: DemandScenarios, offset: int,
                receipts: np.ndarray, config: PlanningConfig) -> FirmNeed:
-    """The firm order's need per SKU and path (open orders only, each arriving on a drawn
-    day: :func:`uncertain_receipts`), in blocks of SKUs."""
+    """The firm order's need per SKU and path (open orders only), in blocks of SKUs."""
     paths = scenarios.n_paths
     arrival, window = _arrival_per_path(inputs, paths, config)
     days = int((arrival + window).max(initial=1) + 1)
-    strata = config.lead_time_strata if (inputs.lead_std > 0).any() else 1
-    rng = np.random.default_rng(config.seed + 1)
     parts: list[FirmNeed] = []
     for block in _blocks(len(inputs.rows), paths, days):
         demand = daily_paths(scenarios, inputs.rows[block], offset, days)
-        scheduled = uncertain_receipts(_pad(receipts[block], days), inputs.lead[block],
-                                       inputs.lead_std[block], paths, strata, rng)
         parts.append(size_orders(
-            demand, scheduled, inputs.on_hand[block],
+            demand, _pad(receipts[block], days), inputs.on_hand[block],
             inputs.backorder_share[block], arrival[block], inputs.review[block],
             window[block],
         ))
