@@ -23,7 +23,7 @@ from forecasting.contract import DemandData
 from forecasting.frequency import period_labels
 
 __all__ = ["EVENT_AFTER_DAYS", "EVENT_LEAD_DAYS", "PROMO_AFTER_DAYS", "PROMO_LEAD_DAYS",
-           "build_features", "match_scope", "neutral_values"]
+           "build_features", "event_columns", "match_scope", "neutral_values"]
 
 EVENT_LEAD_DAYS = 30
 """Days before an event during which ``days to`` is counted (pre-sale build-up)."""
@@ -314,6 +314,14 @@ _NEUTRAL_PREFIXES: tuple[tuple[str, float], ...] = (
     ("promo_days_to_end", -1.0),
     ("price_ratio", 1.0),
 )
+
+
+def event_columns(columns: Sequence[str]) -> list[str]:
+    """The columns among ``columns`` that flag an event's days: the festival and holiday kind
+    flags and each named event's ``ev_<name>_on`` (closures and make-up workdays are states
+    of a day, not events)."""
+    return [c for c in columns
+            if c in ("festival_on", "holiday_on") or (c.startswith("ev_") and c.endswith("_on"))]
 
 
 def neutral_values(columns: Sequence[str]) -> dict[str, float]:

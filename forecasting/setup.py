@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecasting.features import event_columns
 from forecasting.frequency import is_weekly
 
 PEAK_LIFT = 1.5
@@ -52,8 +53,8 @@ MEAN_SETUPS = ("tweedie",)
 """Set-ups whose forecast is the mean of demand (the others estimate a median-like location)."""
 
 __all__ = ["EARLY_STOPPING_ROUNDS", "LEARNING_RATE", "MAX_TREES", "MEAN_SETUPS", "MIN_TREES",
-           "PEAK_LIFT", "SELECTION_ROWS", "GlobalSetup", "candidate_setups", "event_columns",
-           "sample_series", "unseen_peak", "window_score"]
+           "PEAK_LIFT", "SELECTION_ROWS", "GlobalSetup", "candidate_setups", "sample_series",
+           "unseen_peak", "window_score"]
 
 MAX_TREES = 1500
 MIN_TREES = 300
@@ -118,12 +119,6 @@ def window_score(forecast: np.ndarray, actual: np.ndarray) -> float:
         return float(np.sum(np.abs(forecast)))
     error = forecast - actual
     return float((np.abs(error).sum() + abs(error.sum())) / total)
-
-
-def event_columns(features: list[str]) -> list[str]:
-    """The feature columns that flag an event's days (festivals, holidays, named events)."""
-    return [f for f in features
-            if f in ("festival_on", "holiday_on") or (f.startswith("ev_") and f.endswith("_on"))]
 
 
 def unseen_peak(rows: pd.DataFrame, features: list[str], origin: pd.Timestamp,
