@@ -49,6 +49,8 @@ __all__ = [
     "EVENT_KINDS",
     "MONEY_LIMIT",
     "NUMBER_LIMIT",
+    "PRESALES",
+    "RETURNS",
     "UNITS_LIMIT",
     "ColumnSpec",
     "DataContractError",
@@ -230,8 +232,42 @@ PRICES = TableSpec(
     unique=("date", "sku", "channel"),
 )
 
+PRESALES = TableSpec(
+    "presales",
+    {
+        "sku": ColumnSpec("str", required=True),
+        "channel": ColumnSpec("str", required=True),
+        "deposit_start": ColumnSpec("date", required=True),
+        "deposit_units": ColumnSpec("float", required=True, checks=(at_least(0),),
+                                    limit=UNITS_LIMIT),
+        "final_start": ColumnSpec("date", required=True),
+        "final_end": ColumnSpec("date", required=True),
+        "deposit_end": ColumnSpec("date"),
+    },
+    ordered=(("deposit_start", "deposit_end"), ("final_start", "final_end"),
+             ("deposit_start", "final_start")),
+)
+"""Presale deposits (预售定金): units whose deposit was paid on ``deposit_start`` (or from
+it to ``deposit_end``, a window's total), whose final payment (尾款) falls from
+``final_start`` to ``final_end``, when the sale is recorded. See :mod:`forecasting.presales`."""
+RETURNS = TableSpec(
+    "returns",
+    {
+        "date": ColumnSpec("date", required=True),
+        "sku": ColumnSpec("str", required=True),
+        "channel": ColumnSpec("str", required=True),
+        "units": ColumnSpec("float", required=True, checks=(at_least(0),), limit=UNITS_LIMIT),
+        "restockable_share": ColumnSpec("float", checks=(between(0, 1),)),
+        "sale_date": ColumnSpec("date"),
+    },
+)
+"""Customer returns received on ``date``; ``restockable_share`` of them can be sold again
+(empty: all); ``sale_date`` the date of the returned order when the export has it. See
+:mod:`forecasting.returns`."""
+
 DEMAND_TABLES: dict[str, TableSpec] = {
-    spec.name: spec for spec in (SALES, PROMOTIONS, LIVESTREAMS, EVENTS, PRICES)
+    spec.name: spec for spec in (SALES, PROMOTIONS, LIVESTREAMS, EVENTS, PRICES, PRESALES,
+                                 RETURNS)
 }
 
 
@@ -511,13 +547,19 @@ class DemandData:
     livestreams: pd.DataFrame = field(default_factory=lambda: empty_table(LIVESTREAMS))
     events: pd.DataFrame = field(default_factory=lambda: empty_table(EVENTS))
     prices: pd.DataFrame = field(default_factory=lambda: empty_table(PRICES))
+    presales: pd.DataFrame = field(default_factory=lambda: empty_table(PRESALES))
+    returns: pd.DataFrame = field(default_factory=lambda: empty_table(RETURNS))
 
     def until(self, as_of: pd.Timestamp) -> DemandData:
-        """The data as known on ``as_of``: later sales are dropped; calendars are kept
-        (they are planned in advance)."""
+        """The data as known on ``as_of``: later sales, returns and deposits are dropped
+        (a deposit row counts from its ``deposit_start``); calendars are kept (they are
+        planned in advance)."""
         sales = self.sales[self.sales["date"] <= as_of]
         prices = self.prices[self.prices["date"] <= as_of]
-        return DemandData(sales, self.promotions, self.livestreams, self.events, prices)
+        presales = self.presales[self.presales["deposit_start"] <= as_of]
+        returns = self.returns[self.returns["date"] <= as_of]
+        return DemandData(sales, self.promotions, self.livestreams, self.events, prices,
+                          presales, returns)
 
 
 def parse_demand_tables(
@@ -540,5 +582,5 @@ def parse_demand_tables(
     if not problems:
         sales = aggregate_sales(sales)
     data = DemandData(sales, typed["promotions"], typed["livestreams"], typed["events"],
-                      typed["prices"])
+                      typed["prices"], typed["presales"], typed["returns"])
     return data, problems

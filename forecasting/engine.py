@@ -46,12 +46,14 @@ from forecasting.metrics import point_metrics, quantile_label, seasonal_scale
 from forecasting.models import GLOBAL_MODEL, GlobalModel
 from forecasting.panel import Panel, build_panel, future_grid
 from forecasting.parallel import spread_stats_forecast
+from forecasting.presales import deposit_floor, floor_paths, upcoming_presales
 from forecasting.quality import (
     DATA_QUALITY_COLUMNS,
     on_hand_by_sku,
     stopped_skus,
     suspected_stockouts,
 )
+from forecasting.returns import RETURN_COLUMNS, expected_returns, fit_returns
 from forecasting.scenarios import DemandScenarios
 from forecasting.setup import (
     EARLY_STOPPING_ROUNDS,
@@ -104,7 +106,9 @@ class ForecastResult:
     - ``candidates``: every candidate's mean forecast per series and date;
     - ``data_quality``: suspected stockouts and listing problems, runs of zero or collapsed
       sales the series' rate cannot explain (:data:`forecasting.quality.DATA_QUALITY_COLUMNS`;
-      censored like flagged stockouts unless ``dormant``).
+      censored like flagged stockouts unless ``dormant``);
+    - ``returns``: per channel row the net demand and the returns expected back
+      (:data:`forecasting.returns.RETURN_COLUMNS`; daily forecasts only).
     """
 
     channel: pd.DataFrame
@@ -117,6 +121,7 @@ class ForecastResult:
     origin: pd.Timestamp
     data_quality: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=DATA_QUALITY_COLUMNS))
+    returns: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RETURN_COLUMNS))
 
 
 def resolve_freq(data: DemandData, config: ForecastConfig) -> str:
@@ -193,11 +198,23 @@ class Forecaster:
         self.timings_: dict[str, float] = {}
         data = data.until(self.origin_ + pd.Timedelta(days=_days_in_period(self.freq_) - 1))
         categories, launches = _product_maps(products)
+        self._learn_presales_and_returns(data, categories)
         panel = build_panel(data.sales, self.freq_, self.origin_, categories, launches)
         self.panel_ = panel
         with self._stage("features"):
             self.rows_, self.features_ = self._rows(panel, data)
         return self
+
+    def _learn_presales_and_returns(self, data: DemandData,
+                                    categories: dict[str, str] | None) -> None:
+        """Deposits of the final-payment windows ahead (:mod:`forecasting.presales`) and
+        the returns model (:mod:`forecasting.returns`); daily forecasts only."""
+        daily = self.freq_ == "D"
+        self.presales_ = upcoming_presales(data.presales if daily else data.presales.iloc[:0],
+                                           data.sales, self.origin_)
+        self.returns_model_ = fit_returns(data.returns if daily else data.returns.iloc[:0],
+                                          data.sales, pd.Series(categories or {}, dtype=object),
+                                          self.origin_)
 
     @contextmanager
     def _stage(self, name: str) -> Iterator[None]:
@@ -656,10 +673,12 @@ class Forecaster:
         series = self.panel_.series.set_index("unique_id")
         final = self.final_candidates_.sort_values(["unique_id", "ds"], ignore_index=True)
         mu = self._combine(final)
+        floor = deposit_floor(self.presales_, final, series, mu)
+        mu = np.maximum(mu, floor)
         alpha = final["unique_id"].map(self.alpha_).to_numpy(dtype=float)
         levels = list(cfg.quantiles)
         location = final["unique_id"].map(self.quantile_location_).fillna(1.0).to_numpy()
-        quantiles = nb_quantiles(mu * location, alpha, levels)
+        quantiles = np.maximum(nb_quantiles(mu * location, alpha, levels), floor[:, None])
         label = self._model_labels()
         channel = pd.DataFrame({
             "sku": final["unique_id"].map(series["sku"]).to_numpy(),
@@ -670,7 +689,7 @@ class Forecaster:
         for i, level in enumerate(levels):
             channel[quantile_label(level)] = quantiles[:, i]
         channel["model"] = final["unique_id"].map(label).to_numpy()
-        scenarios = self._scenarios(final, mu, alpha)
+        scenarios = floor_paths(self._scenarios(final, mu, alpha), final, series, floor)
         return ForecastResult(
             channel=channel,
             sku=self._sku_frame(channel, scenarios, levels),
@@ -684,6 +703,7 @@ class Forecaster:
             freq=self.freq_,
             origin=self.origin_,
             data_quality=self.data_quality_,
+            returns=expected_returns(self.returns_model_, channel),
         )
 
     def _model_labels(self) -> pd.Series:

@@ -16,6 +16,7 @@ import pandera.pandas as pa
 
 from forecasting.contract import (
     DAYS_LIMIT,
+    DEMAND_TABLES,
     MONEY_LIMIT,
     UNITS_LIMIT,
     ColumnSpec,
@@ -136,7 +137,7 @@ SUPPLY_TABLES: dict[str, TableSpec] = {
                                  SUPPLIER_CLOSURES)
 }
 PLANNING_TABLES = ("sales", "products", "suppliers", "inventory")
-TABLE_NAMES = ("sales", "promotions", "livestreams", "events", "prices", *SUPPLY_TABLES)
+TABLE_NAMES = (*DEMAND_TABLES, *SUPPLY_TABLES)
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ def _cross_checks(data: Dataset, sources: Mapping[str, str]) -> list[Problem]:
             ("open_orders", supply.open_orders), ("commitments", supply.commitments),
             ("promotions", demand.promotions), ("livestreams", demand.livestreams),
             ("events", demand.events), ("prices", demand.prices),
+            ("presales", demand.presales), ("returns", demand.returns),
         ):
             if table in sources:
                 problems += _unknown(frame, "sku", skus, sources[table], known_sku)
