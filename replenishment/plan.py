@@ -66,6 +66,7 @@ from replenishment.plan_alerts import (
     unplanned_alerts,
 )
 from replenishment.projection import PlanForecast, expected_daily_demand, scenario_offset
+from replenishment.returns import restock_by_day
 from replenishment.timeline import (
     TimelineInputs,
     firm_arrival,
@@ -257,7 +258,8 @@ def _closed(items: pd.DataFrame, supply: SupplyData, events: pd.DataFrame | None
 
 def _phased(items: pd.DataFrame, scenarios: DemandScenarios, inputs_channel: pd.DataFrame,
             supply: SupplyData, as_of: pd.Timestamp, config: PlanningConfig,
-            events: pd.DataFrame | None = None) -> _Phased:
+            events: pd.DataFrame | None = None,
+            returns: pd.DataFrame | None = None) -> _Phased:
     frame = prepare_items(items, config)
     items = items.assign(service_level=frame["service_level"].to_numpy())
     if "abc_class" in frame:
@@ -273,13 +275,14 @@ def _phased(items: pd.DataFrame, scenarios: DemandScenarios, inputs_channel: pd.
     days = horizon_days(inputs, config)
     skus = pd.Index(items["sku"])
     receipts = receipts_by_day(_open_receipts(supply.open_orders), skus, as_of, days)
-    firm = firm_needs(inputs, scenarios, offset, receipts, config)
+    incoming = receipts + restock_by_day(returns, skus, as_of, days)  # customer returns
+    firm = firm_needs(inputs, scenarios, offset, incoming, config)
     fill_rate = config.service_target == "fill_rate"
     target = target_need(firm.need, inputs.level, firm.cover.mean(axis=1), fill_rate)
     first = round_to_lots(target, inputs.case_pack, inputs.moq) * inputs.orderable
     suppliers = pd.Index(sorted(set(items["supplier"])))
     capacity = supplier_capacity(supply, suppliers, config)
-    unconstrained = review_plan(inputs, scenarios, offset, receipts, days, config,
+    unconstrained = review_plan(inputs, scenarios, offset, incoming, days, config,
                                 _fixed_first(first, len(items), days, inputs))
     unit_cost = items["unit_cost"].to_numpy(float)
     built = build_ahead(unconstrained.qty, suppliers.get_indexer(pd.Index(items["supplier"])),
@@ -291,7 +294,7 @@ def _phased(items: pd.DataFrame, scenarios: DemandScenarios, inputs_channel: pd.
                              _demand_after_arrival(unconstrained, inputs, config))
     fixed = built.qty.copy()
     fixed[:, 0] = decision.plan.items["qty"].to_numpy(float)
-    final = review_plan(inputs, scenarios, offset, receipts, days, config, fixed)
+    final = review_plan(inputs, scenarios, offset, incoming, days, config, fixed)
     lines = explain_lines(decision, items, firm, inputs, capacity, suppliers, as_of, config)
     return _Phased(items, inputs, lines, decision, built, final, capacity, suppliers,
                    receipts, days)
@@ -455,7 +458,8 @@ def _plan(dataset: Dataset, forecast: ForecastLike, config: PlanningConfig,
                                 lead_days)
     scenarios = launched.scenarios
     items, unplanned = planning_items(supply, demand.sales, scenarios, as_of, config)
-    phased = _phased(items, scenarios, inputs.channel, supply, as_of, config, demand.events)
+    phased = _phased(items, scenarios, inputs.channel, supply, as_of, config, demand.events,
+                     getattr(forecast, "returns", None))
     items = phased.items.assign(safety_stock=phased.lines["safety_stock"].to_numpy())
     orders = _order_rows(phased, as_of)
     scheduled, planned = _daily_receipts(phased)

@@ -116,8 +116,8 @@ def test_deposits_lift_the_final_payment_days_to_at_least_the_floor(synthetic) -
     for column in ("forecast", "p50", "p90", "p95", "p99"):
         assert (lifted.channel.loc[rows, column] >= floor / 2 - 1e-6).all()
     # The SKU's paths: every path holds the deposits over the window.
-    sku = lifted.scenarios.skus.get_loc("S000")
-    start = lifted.scenarios.dates.get_loc(window[0])
+    sku = int(lifted.scenarios.skus.get_indexer(pd.Index(["S000"]))[0])
+    start = int(lifted.scenarios.dates.get_indexer(pd.DatetimeIndex([window[0]]))[0])
     assert (lifted.scenarios.paths[sku, :, start:start + 2].sum(axis=1) >= floor - 1e-6).all()
     # Every other row is the forecast without deposits.
     others = ~rows

@@ -115,7 +115,8 @@ def test_written_brand_passes_the_contract(brand: SampleBrand, tmp_path: Path) -
     folder = write_brand(brand, tmp_path / "brand")
     raw = read_folder(folder)
     assert set(raw) == {"sales", "products", "suppliers", "inventory", "open_orders",
-                        "promotions", "livestreams", "events", "prices", "commitments"}
+                        "promotions", "livestreams", "events", "prices", "commitments",
+                        "presales", "returns"}
     data = parse_dataset(raw, require=("sales", "products", "suppliers", "inventory"))
     sales = data.demand.sales
     assert set(sales["channel"]) == set(CHANNELS)

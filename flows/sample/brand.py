@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +14,8 @@ from flows.sample.calendar import DOUYIN, build_calendar
 from flows.sample.catalog import make_catalog, with_supplier_terms
 from flows.sample.demand import draw_demand, expected_demand, planned_rate
 from flows.sample.inventory import replay_inventory
+from flows.sample.presales import PRESALE_TRUTH_COLUMNS, make_presales
+from flows.sample.returns import RETURN_TRUTH_COLUMNS, make_returns
 from flows.sample.signals import Signals, make_signals
 from flows.sample.tables import (
     commitments_table,
@@ -52,7 +54,10 @@ class SampleBrand:
     demand) covers the history and ``TRUTH_DAYS`` after ``as_of``; ``stock`` (date, sku,
     received, sold, on_hand) is the simulated warehouse, day by day; ``purchase_orders``
     (po_id, sku, supplier, qty, order_date, eta) every purchase order line it received or
-    still expects."""
+    still expects; ``presales`` every presale window with all its deposits, the units
+    converted and the true conversion (:mod:`flows.sample.presales`); ``returns`` every
+    returned unit's sale and return dates and whether it was restocked, history and the
+    ``TRUTH_DAYS`` after (:mod:`flows.sample.returns`)."""
 
     seed: int
     as_of: pd.Timestamp
@@ -60,6 +65,10 @@ class SampleBrand:
     true_demand: pd.DataFrame
     stock: pd.DataFrame
     purchase_orders: pd.DataFrame
+    presales: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=PRESALE_TRUTH_COLUMNS))
+    returns: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=RETURN_TRUTH_COLUMNS))
 
 
 def _check(skus: int, days: int, seed: int) -> None:
@@ -97,7 +106,9 @@ def generate_brand(seed: int = 0, skus: int = DEFAULT_SKUS, days: int = DEFAULT_
     first = as_of - pd.Timedelta(days=days - 1)
     dates = pd.date_range(first, periods=days + TRUTH_DAYS, freq="D")
     extended = pd.date_range(first, periods=days + TRUTH_DAYS + _ARRIVAL_SLACK_DAYS, freq="D")
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
+    # Streams 6 and 7 (presales, returns) were added later: spawning more children leaves
+    # the first six, and so every earlier table and the truth, unchanged.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
     calendar = build_calendar(extended)
     festival = calendar.festival[:, : len(dates)]
     catalog = make_catalog(streams[0], skus, first, days, len(dates))
@@ -127,11 +138,17 @@ def generate_brand(seed: int = 0, skus: int = DEFAULT_SKUS, days: int = DEFAULT_
         "prices": signals.prices,
         "commitments": commitments_table(streams[5], catalog, mean, dates, as_of_day),
     }
+    presales = make_presales(streams[6], signals.promotions, demand, sku_index, dates,
+                             as_of_day)
+    sold = np.concatenate([replay.sales, demand[:, :, days:]], axis=2)
+    returns = make_returns(streams[7], sold, sku_index, dates, as_of_day)
+    tables["presales"], tables["returns"] = presales.table, returns.table
     return SampleBrand(
         seed=seed, as_of=as_of, tables=tables,
         true_demand=true_demand_table(demand, sku_index, dates),
         stock=stock_history(replay, sku_index, dates),
         purchase_orders=purchase_order_history(replay, catalog, extended),
+        presales=presales.truth, returns=returns.truth,
     )
 
 

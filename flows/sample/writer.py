@@ -66,4 +66,6 @@ def write_brand(brand: SampleBrand, out: str | Path) -> Path:
         brand.true_demand.to_parquet(truth / "true_demand.parquet", index=False)
         brand.stock.to_parquet(truth / "stock.parquet", index=False)
         brand.purchase_orders.to_parquet(truth / "purchase_orders.parquet", index=False)
+        brand.presales.to_parquet(truth / "presales.parquet", index=False)
+        brand.returns.to_parquet(truth / "returns.parquet", index=False)
     return target
