@@ -52,6 +52,7 @@ KIND_LABELS = {
     "suspected_stockout": "suspected stockout", "capacity_bound": "capacity cut",
     "budget_shortfall": "budget cut", "moq_above_capacity": "MOQ above capacity",
     "build_ahead": "build-ahead", "launch": "launch", "unplanned": "not planned",
+    "data_freshness": "data freshness",
 }
 SEVERITY_LABELS = {"critical": "critical", "high": "high", "medium": "medium", "low": "low"}
 

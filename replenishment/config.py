@@ -118,26 +118,53 @@ class PlanningConfig(BaseModel):
         "reaches this.",
     )
     overstock_days: float = Field(
-        default=120.0, gt=0, description="Alert when stock and open orders cover more days."
+        default=120.0, gt=0,
+        description="Alert when stock, open orders and this run's order still cover more days "
+        "than this (the coming peaks sold through first, then the non-event rate).",
     )
     event_window_days: int = Field(
         default=14, ge=1,
-        description="Check readiness for promotions and livestreams starting within this many "
-        "days.",
+        description="Check readiness for promotions, livestreams and calendar events (Double "
+        "11, 618...) starting within this many days, or within the SKU's lead time when longer "
+        "(an order placed now cannot arrive before them).",
     )
-    severity_thresholds: tuple[float, float, float] | None = Field(
-        default=None,
-        description="Value at risk from which an alert is critical, high, medium (else low). "
-        "Unset: by the quantiles severity_quantiles of this run's values at risk.",
+    severity_thresholds: tuple[float, float, float] = Field(
+        default=(50_000.0, 10_000.0, 2_000.0),
+        description="Value at risk from which an alert is critical, high, medium (else low); "
+        "absolute, so an alert's severity never depends on the other alerts of the run.",
     )
-    severity_quantiles: tuple[float, float, float] = Field(
-        default=(0.9, 0.7, 0.4),
-        description="Quantiles of value at risk closing critical, high and medium.",
+    severity_cover_days: tuple[float, float, float] = Field(
+        default=(7.0, 21.0, 45.0),
+        description="Days of cover (from as_of to the day stock runs short) up to which a "
+        "shortage alert may be critical, high, medium (else low); a shortage alert takes the "
+        "less severe of its money and days-of-cover levels.",
+    )
+    clearance_days: int = Field(
+        default=30, ge=1,
+        description="Days a planner has to clear overstock (markdown, bundles, outlet channel): "
+        "the by-when of a clear-overstock action.",
+    )
+    stale_sales_days: int = Field(
+        default=2, ge=0,
+        description="Raise a data-freshness alert when a channel's newest sales are more than "
+        "this many days older than as_of (a daily export lands the next morning).",
+    )
+    freshness_lookback_days: int = Field(
+        default=90, ge=1,
+        description="Channels without sales in this many days are closed, not stale: no "
+        "data-freshness alert for them.",
     )
 
-    @field_validator("severity_thresholds", "severity_quantiles")
+    @field_validator("severity_thresholds")
     @classmethod
-    def _decreasing(cls, value: tuple[float, float, float] | None) -> object:
-        if value is not None and not value[0] >= value[1] >= value[2] >= 0:
+    def _decreasing(cls, value: tuple[float, float, float]) -> object:
+        if not value[0] >= value[1] >= value[2] >= 0:
             raise ValueError(f"critical >= high >= medium >= 0 expected, got {value}")
+        return value
+
+    @field_validator("severity_cover_days")
+    @classmethod
+    def _increasing(cls, value: tuple[float, float, float]) -> object:
+        if not 0 <= value[0] <= value[1] <= value[2]:
+            raise ValueError(f"0 <= critical <= high <= medium expected, got {value}")
         return value

@@ -27,9 +27,12 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "ACTION_COLUMNS",
     "CUT_REASONS",
+    "EFFECT_COLUMNS",
     "MESSAGES",
     "MESSAGE_COLUMNS",
+    "TEXT_COLUMNS",
     "Message",
     "render",
     "render_frame",
@@ -37,6 +40,10 @@ __all__ = [
 ]
 
 MESSAGE_COLUMNS = ("message", "message_id", "message_params")
+# An alert's recommended action and its expected effect, written the same way.
+ACTION_COLUMNS = ("action", "action_id", "action_params")
+EFFECT_COLUMNS = ("action_effect", "effect_id", "effect_params")
+TEXT_COLUMNS = (MESSAGE_COLUMNS, ACTION_COLUMNS, EFFECT_COLUMNS)
 # Why a firm order was cut (replenishment.ordering), as the cut alert names it.
 CUT_REASONS = ("capacity", "budget", "volume", "capacity+budget", "capacity+volume",
                "budget+volume", "capacity+budget+volume")
@@ -47,17 +54,94 @@ _EVENT_DETAIL = ("{start} to {end}: expected demand {demand:,.1f} units, stock a
                  "{available:,.1f} (on hand {on_hand:,.0f} + arriving {arriving:,.0f} - "
                  "expected sales before {before:,.1f})")
 
+# What a planner should do about an alert (replenishment.alert_actions) and what it brings.
+_ACTIONS = {
+    "action.expedite_po": (
+        "expedite PO {po} ({supplier}, {qty:,.0f} units due {eta}) to arrive by {need_by}, "
+        "{days:g} days earlier"),
+    "action.expedite_open": (
+        "expedite the open order of {qty:,.0f} units due {eta} from {supplier} to arrive by "
+        "{need_by}, {days:g} days earlier"),
+    "action.rush_order": (
+        "ask {supplier} to rush {units:,.0f} units to arrive by {need_by} instead of "
+        "{arrival} (the normal lead time)"),
+    "action.raise_order": (
+        "raise this run's order to {supplier} by {units:,.0f} units (arrives {arrival})"),
+    "action.cap_livestream": (
+        "cap the livestream's units at {cap:,.0f} (planned {planned:,.0f}) so its orders do "
+        "not exceed stock"),
+    "action.move_stock": (
+        "hold back {units:,.0f} units from other channels for {channel} before {start}"),
+    "action.push_out_po": (
+        "push out or cancel PO {po} ({supplier}, {qty:,.0f} units due {eta})"),
+    "action.push_out_open": (
+        "push out or cancel the open order of {qty:,.0f} units due {eta} from {supplier}"),
+    "action.cut_order": "cut this run's order to {supplier} by {units:,.0f} units",
+    "action.clear_overstock": (
+        "clear {units:,.0f} units (markdown, bundles or an outlet channel)"),
+    "action.clear_expiring": (
+        "sell or clear {units:,.0f} units before they expire (markdown, bundles)"),
+    "action.supplier_commit": (
+        "ask {supplier} to commit the missing {units:,.0f} units for the week of {week}, or "
+        "order them from another supplier"),
+    "action.supplier_review": (
+        "take the {kind} up with {supplier} ({units:,.0f} units apart from the week of "
+        "{week})"),
+    "action.review_forecast": (
+        "review the forecast of {sku} with {supplier} ({units:,.0f} units apart from the week "
+        "of {week})"),
+    "action.more_capacity": (
+        "ask {supplier} for capacity for {units:,.0f} more units, or order them from another "
+        "supplier"),
+    "action.raise_budget": "raise the budget by {value:,.0f} to fund {units:,.0f} more units",
+    "action.fix_moq": (
+        "agree an MOQ of at most {capacity:,.0f} units with {supplier}, or raise its capacity"),
+    "action.approve_build_ahead": (
+        "approve the {built:,.0f} units built ahead in the order of {first_order}"),
+    "action.find_peak_units": (
+        "find {short:,.0f} units for the peak beyond {supplier}'s capacity (another supplier "
+        "or an earlier order)"),
+    "action.launch_stock": (
+        "secure launch stock of {sku} before {launch}: from open orders, or a rush order"),
+    "action.add_plan": (
+        "give {sku} a forecast or a launch plan (launch_units) so it can be planned"),
+    "action.check_listing": "check the shop page and stock records of {sku} on {channel}",
+    "action.refresh_sales": (
+        "refresh the {channel} sales export (newest {newest}) and re-run before approving "
+        "orders"),
+}
+_EFFECTS = {
+    "effect.covers": (
+        "covers about {units:,.0f} of the {short:,.0f} units short (sales of {value:,.0f})"),
+    "effect.reallocates": (
+        "{channel} gets {units:,.0f} more units for the event; other channels sell as many "
+        "fewer"),
+    "effect.no_oversell": (
+        "avoids taking orders for {units:,.0f} units that cannot ship (sales of {value:,.0f} "
+        "that would be refunded)"),
+    "effect.less_excess": "takes {units:,.0f} units (cost {value:,.0f}) out of excess stock",
+    "effect.avoid_writeoff": "avoids writing off {units:,.0f} units (cost {value:,.0f})",
+    "effect.secures": "secures {units:,.0f} units (cost {value:,.0f})",
+    "effect.saves_sales": "saves about {units:,.0f} units of lost sales ({value:,.0f})",
+    "effect.orderable": "lets {sku} be ordered (forecast sales {value:,.0f})",
+    "effect.planned": "{sku} is planned and ordered like the other SKUs",
+    "effect.sales_resume": "sales resume at about {rate:,.1f} units a day",
+    "effect.fresh_plan": "the plan sees the last {days:g} days of sales",
+}
+
 MESSAGES: dict[str, str] = {
     "stockout_risk": (
         "{probability:.0%} chance of running out before {arrival}, the earliest arrival of a "
         "new order ({lead_time:g} days); typically out on {out_on}; expected {short:,.1f} "
         "units short (on hand {on_hand:,.0f})"),
     "overstock": (
-        "stock {stock:,.0f} units (on order {on_order:,.0f}) covers {cover:,.0f} days at "
-        "{rate:,.2f}/day; {excess:,.0f} units above {threshold:g} days of cover"),
+        "stock {stock:,.0f} units (on order {on_order:,.0f}, ordered now {ordered:,.0f}) covers "
+        "{cover:,.0f} days (the coming peaks, then {rate:,.2f}/day outside events); "
+        "{excess:,.0f} units above {threshold:g} days of cover"),
     "overstock_no_demand": (
-        "stock {stock:,.0f} units (on order {on_order:,.0f}) covers all expected demand (none "
-        "forecast) at {rate:,.2f}/day; {excess:,.0f} units above {threshold:g} days of cover"),
+        "stock {stock:,.0f} units (on order {on_order:,.0f}, ordered now {ordered:,.0f}) covers "
+        "all expected demand (none forecast outside events, {rate:,.2f}/day); {excess:,.0f} "
+        "units above {threshold:g} days of cover"),
     "expiry_risk": (
         "{expiring:,.0f} of {on_hand:,.0f} units on hand will not sell within their "
         "{shelf_life:g}-day shelf life (expected sales {sellable:,.1f}; assumes fresh stock, "
@@ -66,6 +150,7 @@ MESSAGES: dict[str, str] = {
     "event_readiness_channel": "{event} on {channel} " + _EVENT_DETAIL,
     "event.promotion": "promotion '{kind}'",
     "event.livestream": "livestream",
+    "event.calendar": "event '{name}'",
     "event.livestream_host": "livestream with {host}",
     "commitment_shortfall": (
         "supplier {supplier} committed {actual:g} units of {sku} for the week of {week}, "
@@ -104,6 +189,9 @@ MESSAGES: dict[str, str] = {
         "supplier capacity cannot hold a later peak of {sku}: {built:,.0f} units are built "
         "ahead (first in the order of {first_order}); {short:,.0f} units fit in no order "
         "before the peak"),
+    "data_freshness": (
+        "the newest {channel} sales are from {newest}, {days:g} days before {as_of} (expected "
+        "within {expected:g} days): the forecast and the orders miss the latest sales"),
     "launch_unplannable": (
         "launch of {sku} on {launch} cannot be planned: no launch_units in products, no "
         "analogous launch in its category ({category}) and no planned livestream"),
@@ -114,6 +202,8 @@ MESSAGES: dict[str, str] = {
     "launch_late": (
         "{sku} launches on {launch}, before the earliest arrival of an order placed now "
         "({lead_days:g} days): launch stock must come from open orders"),
+    **_ACTIONS,
+    **_EFFECTS,
 }
 
 
@@ -175,13 +265,17 @@ def render(message_id: str, params: Mapping[str, Any],
         return english.format(**values)
 
 
-def with_messages(frame: pd.DataFrame, messages: Sequence[Message]) -> pd.DataFrame:
-    """``frame`` with :data:`MESSAGE_COLUMNS` set from ``messages`` (one per row)."""
-    return frame.assign(
-        message=[m.text() for m in messages],
-        message_id=[m.id for m in messages],
-        message_params=[m.as_json() for m in messages],
-    )
+def with_messages(frame: pd.DataFrame, messages: Sequence[Message | None],
+                  columns: Sequence[str] = MESSAGE_COLUMNS) -> pd.DataFrame:
+    """``frame`` with ``columns`` (text, id, JSON parameters; :data:`MESSAGE_COLUMNS` by
+    default, or :data:`ACTION_COLUMNS` / :data:`EFFECT_COLUMNS`) set from ``messages``, one
+    per row; None leaves the row's three cells empty."""
+    text, ids, params = columns
+    return frame.assign(**{
+        text: [m.text() if m else "" for m in messages],
+        ids: [m.id if m else "" for m in messages],
+        params: [m.as_json() if m else "" for m in messages],
+    })
 
 
 def _rendered(message: object, message_id: object, params: object,
@@ -198,12 +292,17 @@ def _rendered(message: object, message_id: object, params: object,
 
 
 def render_frame(frame: pd.DataFrame, translate: Callable[[str], str]) -> pd.DataFrame:
-    """``frame`` with ``message`` written again through ``translate`` from ``message_id``
-    and ``message_params``; rows without a known id keep their ``message``."""
-    if frame.empty or not set(MESSAGE_COLUMNS) <= set(frame.columns):
+    """``frame`` with each text column of :data:`TEXT_COLUMNS` it has (``message``, an
+    alert's ``action`` and ``action_effect``) written again through ``translate`` from its id
+    and parameters; rows without a known id keep their text."""
+    if frame.empty:
         return frame
-    return frame.assign(message=pd.Series([
-        _rendered(m, i, p, translate)
-        for m, i, p in zip(frame["message"], frame["message_id"], frame["message_params"],
-                           strict=True)
-    ], index=frame.index, dtype=object))
+    out = frame
+    for text, ids, params in TEXT_COLUMNS:
+        if not {text, ids, params} <= set(frame.columns):
+            continue
+        out = out.assign(**{text: pd.Series([
+            _rendered(m, i, p, translate)
+            for m, i, p in zip(frame[text], frame[ids], frame[params], strict=True)
+        ], index=frame.index, dtype=object)})
+    return out

@@ -44,6 +44,7 @@ from replenishment.closures import closed_days, makeup_workdays
 from replenishment.config import PlanningConfig
 from replenishment.contract import Dataset, SupplyData
 from replenishment.cpfr import cpfr_exceptions, projected_order_forecast
+from replenishment.freshness import freshness_alerts
 from replenishment.launches import LAUNCH_COLUMNS, launch_scenarios
 from replenishment.levels import prepare_items
 from replenishment.messages import Message
@@ -478,13 +479,16 @@ def _plan(dataset: Dataset, forecast: ForecastLike, config: PlanningConfig,
             s: Message("no_forecast", {"sku": s}) for s in unplanned
             if s not in launched.unplannable}}, "unplanned", as_of),
         unplanned_alerts(supply.products, launched.late, "launch", as_of),
+        freshness_alerts(demand.sales, as_of, config),
     ]
     own = [a for a in own if not a.empty]
-    alerts = build_alerts(items, scenarios, _open_receipts(supply.open_orders),
+    # Open orders keep their PO number and supplier: an alert's action may name them.
+    alerts = build_alerts(items, scenarios, supply.open_orders.rename(columns={"eta": "date"}),
                           _planned_orders(phased, as_of), demand.promotions,
                           demand.livestreams, exceptions, as_of, config,
                           pd.concat(own, ignore_index=True) if own else None,
-                          data_quality=getattr(forecast, "data_quality", None))
+                          data_quality=getattr(forecast, "data_quality", None),
+                          events=demand.events, firm_orders=orders[["sku", "qty"]])
     return PlanResult(
         orders=orders, order_forecast=projected, exceptions=exceptions, alerts=alerts,
         levels=_levels(phased), suppliers=phased.decision.plan.suppliers,

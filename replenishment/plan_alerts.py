@@ -1,13 +1,22 @@
 """Alerts the planning run raises about its own decisions (nothing is cut or skipped in
 silence): a line cut by supplier capacity or by the budget (with the unfunded units and the
 value of the sales they put at risk), a MOQ no order of the supplier can hold, units built
-ahead of a peak, and SKUs the run could not plan (with the reason)."""
+ahead of a peak, and SKUs the run could not plan (with the reason).
+
+Each carries its period (the days the money concerns, for :mod:`replenishment.exposure`) and
+an action (:mod:`replenishment.alert_actions`): a cut line's period runs from the order's
+arrival over its review period (the coverage window the cut leaves short), and its action
+asks the supplier for capacity (or another supplier) or the budget holder for the unfunded
+amount, by the order date; a MOQ above capacity concerns the SKU's next year of sales (365
+days), fixed with the supplier tomorrow; build-ahead is approved by its first order date; a
+SKU without a plan gets one tomorrow, a late launch secures stock by the day before it."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from replenishment.alert_actions import Action, soonest, with_actions
 from replenishment.alerts import ALERT_COLUMNS, alert_rows
 from replenishment.messages import CUT_REASONS, Message, with_messages
 
@@ -44,11 +53,45 @@ def cut_alerts(lines: pd.DataFrame, items: pd.DataFrame, capacity: np.ndarray,
         for r, s, k, o, w, c, a in zip(reason[mask], out["supplier"], out["sku"], ordered,
                                        wanted, cap, at_risk[mask], strict=True)
     ])
+    out = _cut_periods(out, lines, items, mask)
+    out = with_actions(out, [
+        _cut_action(r, s, w - o, cost, max(a, 0.0), p, by)
+        for r, s, w, o, cost, a, p, by in zip(
+            reason[mask], out["supplier"], wanted, ordered,
+            items["unit_cost"].to_numpy(float)[mask], at_risk[mask], price[mask],
+            out["action_by"], strict=True)
+    ])
     kinds = np.where(np.char.find(reason[mask].astype(str), "budget") >= 0,
                      "budget_shortfall", "capacity_bound")
     parts = [alert_rows(str(kind), out[kinds == kind].reset_index(drop=True))
              for kind in np.unique(kinds)]
     return pd.concat(parts, ignore_index=True)
+
+
+def _cut_periods(out: pd.DataFrame, lines: pd.DataFrame, items: pd.DataFrame,
+                 mask: np.ndarray) -> pd.DataFrame:
+    """A cut's period: from the order's arrival over its review period; act by the order
+    date (the arrival when the lines do not say)."""
+    review = (items["review_days"].to_numpy(float)[mask] if "review_days" in items
+              else np.full(int(mask.sum()), 7.0))
+    arrival = pd.to_datetime(out["date"])
+    ordered_on = (pd.to_datetime(lines["order_date"].to_numpy()[mask]) if "order_date" in lines
+                  else arrival)
+    return out.assign(period_start=arrival,
+                      period_end=arrival + pd.to_timedelta(np.ceil(review) - 1, unit="D"),
+                      action_by=ordered_on)
+
+
+def _cut_action(reason: str, supplier: str, unfunded: float, unit_cost: float, lost: float,
+                price: float, by: pd.Timestamp) -> Action:
+    """Budget cuts: raise the budget by the unfunded amount at cost; capacity and volume
+    cuts: more capacity, or another supplier."""
+    saves = Message("effect.saves_sales", {"units": lost, "value": lost * price})
+    if "budget" in reason:
+        return Action(Message("action.raise_budget", {
+            "value": unfunded * unit_cost, "units": unfunded}), by, saves)
+    return Action(Message("action.more_capacity", {"supplier": supplier, "units": unfunded}),
+                  by, saves)
 
 
 def _reason(reason: str) -> Message | str:
@@ -68,9 +111,17 @@ def moq_capacity_alerts(items: pd.DataFrame, capacity: np.ndarray, suppliers: pd
     out = _base(items, mask)
     out["date"] = pd.Timestamp(as_of).normalize()
     out["value_at_risk"] = items["revenue"].to_numpy(float)[mask] if "revenue" in items else 0.0
+    out["period_start"] = out["date"] + pd.Timedelta(days=1)
+    out["period_end"] = out["date"] + pd.Timedelta(days=365)
     out = with_messages(out, [
         Message("moq_above_capacity", {"sku": k, "supplier": s, "moq": m, "capacity": c})
         for k, s, m, c in zip(out["sku"], out["supplier"], lot[mask], cap[mask], strict=True)
+    ])
+    out = with_actions(out, [
+        Action(Message("action.fix_moq", {"supplier": s, "capacity": c}), by,
+               Message("effect.orderable", {"sku": k, "value": v}))
+        for k, s, c, v, by in zip(out["sku"], out["supplier"], cap[mask], out["value_at_risk"],
+                                  out["period_start"], strict=True)
     ])
     return alert_rows("moq_above_capacity", out)
 
@@ -94,7 +145,37 @@ def build_ahead_alerts(items: pd.DataFrame, ahead: np.ndarray, short: np.ndarray
                 {"sku": k, "built": b, "first_order": pd.Timestamp(d), "short": s})
         for k, b, d, s in zip(out["sku"], built[mask], out["date"], short[mask], strict=True)
     ])
+    first_day = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    out = with_actions(out, [
+        _build_action(sup, b, d, s, p, c, first_day)
+        for sup, b, d, s, p, c in zip(out["supplier"], built[mask], out["date"], short[mask],
+                                      items["price"].to_numpy(float)[mask],
+                                      items["unit_cost"].to_numpy(float)[mask], strict=True)
+    ])
     return alert_rows("build_ahead", out)
+
+
+def _build_action(supplier: str, built: float, first_order: pd.Timestamp, short: float,
+                  price: float, unit_cost: float, first_day: pd.Timestamp) -> Action:
+    """Units no order can hold: find them elsewhere; else approve the build-ahead."""
+    by = soonest(pd.Timestamp(first_order), first_day)
+    if short > 0:
+        return Action(Message("action.find_peak_units", {"supplier": supplier, "short": short}),
+                      by, Message("effect.saves_sales", {"units": short, "value": short * price}))
+    return Action(Message("action.approve_build_ahead", {
+        "built": built, "first_order": pd.Timestamp(first_order)}), by,
+        Message("effect.secures", {"units": built, "value": built * unit_cost}))
+
+
+def _plan_action(kind: str, sku: str, reason: Message, first_day: pd.Timestamp) -> Action:
+    """A late launch: secure stock by the day before it; else give the SKU a plan."""
+    launch = reason.params.get("launch")
+    if kind == "launch" and launch:
+        day = pd.Timestamp(str(launch))
+        return Action(Message("action.launch_stock", {"sku": sku, "launch": day}),
+                      soonest(day - pd.Timedelta(days=1), first_day))
+    return Action(Message("action.add_plan", {"sku": sku}), first_day,
+                  Message("effect.planned", {"sku": sku}))
 
 
 def unplanned_alerts(products: pd.DataFrame, reasons: dict[str, Message], kind: str,
@@ -112,4 +193,6 @@ def unplanned_alerts(products: pd.DataFrame, reasons: dict[str, Message], kind: 
         "date": pd.Timestamp(as_of).normalize(),
         "value_at_risk": 0.0,
     }), [reasons[s] for s in skus])
+    first_day = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    out = with_actions(out, [_plan_action(kind, s, reasons[s], first_day) for s in skus])
     return alert_rows(kind, out)

@@ -155,16 +155,18 @@ def _exceptions() -> pd.DataFrame:
 def test_cpfr_exceptions_become_supplier_alerts() -> None:
     found = supplier_alerts(_exceptions(), _items(sku=["K0"]))
     assert found["kind"].tolist() == ["supplier_exception"]
-    assert found["value_at_risk"].iloc[0] == pytest.approx(40 * 20)
+    # 40 units apart, at the unit cost of 5 (the purchase at stake, not the sales).
+    assert found["value_at_risk"].iloc[0] == pytest.approx(40 * 5)
     assert found["message"].iloc[0].startswith("commitment_shortfall: ")
 
 
-def test_severity_by_thresholds_and_by_quantiles() -> None:
+def test_severity_by_money_thresholds() -> None:
     values = pd.Series([50_000.0, 5_000.0, 500.0, 5.0, 0.0])
     fixed = PlanningConfig(severity_thresholds=(10_000, 1_000, 100))
     assert rank_severity(values, fixed).tolist() == ["critical", "high", "medium", "low", "low"]
-    ranked = rank_severity(pd.Series(np.arange(1.0, 11.0)), CONFIG)
-    assert ranked.tolist() == ["low"] * 4 + ["medium"] * 3 + ["high"] * 2 + ["critical"]
+    # Defaults: critical from 50,000, high from 10,000, medium from 2,000.
+    ranked = rank_severity(pd.Series([60_000.0, 10_000.0, 1_999.0]), CONFIG)
+    assert ranked.tolist() == ["critical", "high", "low"]
 
 
 def _run_alerts(on_hand: list[float], as_of: pd.Timestamp, skus: list[str]) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from flows.outbound.report.inputs import ReportInputs, check_inputs
 from flows.outbound.report.series import arrivals, daily_history, projected_inventory
 from flows.storage.exports import atomic_write
 from replenishment.alerts import SEVERITIES
+from replenishment.exposure import money_at_risk
 
 __all__ = ["ReportOptions", "at_risk_skus", "render_report", "write_report"]
 
@@ -159,9 +160,10 @@ def _severity_counts(alerts: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _headline(inputs: ReportInputs) -> dict[str, Any]:
+    """The run's numbers; the money at risk counts each SKU's exposure once
+    (:func:`replenishment.exposure.money_at_risk`), not the sum of overlapping alerts."""
     planned = inputs.levels if not inputs.levels.empty else inputs.forecast_sku
-    risk = (pd.to_numeric(inputs.alerts["value_at_risk"], errors="coerce").sum()
-            if not inputs.alerts.empty else 0.0)
+    risk = money_at_risk(inputs.alerts)
     return {
         "skus_planned": int(planned["sku"].nunique()) if not planned.empty else 0,
         "order_lines": len(inputs.orders),
@@ -186,6 +188,8 @@ def _alert_rows(alerts: pd.DataFrame, names: dict[str, str], limit: int
         "date": row["date"],
         "message": _text(row["message"]),
         "value_at_risk": pd.to_numeric(row["value_at_risk"], errors="coerce"),
+        "action": _text(row.get("action")),
+        "action_by": row.get("action_by"),
     } for _, row in top.iterrows()]
 
 
