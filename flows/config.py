@@ -28,6 +28,7 @@ from forecasting.config import ForecastConfig
 from replenishment.config import PlanningConfig
 
 __all__ = [
+    "ApprovalSettings",
     "ConfigError",
     "DataSource",
     "ExecutionSettings",
@@ -41,6 +42,7 @@ __all__ = [
     "SmtpSettings",
     "SupplierMailSettings",
     "TableFormat",
+    "WorkbenchSettings",
     "load_settings",
 ]
 
@@ -183,6 +185,38 @@ class PurchaseOrderSettings(BaseModel):
         "also show on hand, on order, safety stock, reorder point and projected stock.")
 
 
+class ApprovalSettings(BaseModel):
+    """The ``approval:`` section: which proposed order lines a run approves by itself (none
+    by default: every line waits for a planner), and when a supplier's silence or a line's
+    gap becomes an exception (flows/storage/orderbook.py, replenishment/cpfr.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auto_approve_below: float | None = Field(
+        None, gt=0, description="Approve a proposed line whose amount (qty x unit cost) is "
+        "below this (unset: no line is approved by amount).")
+    trusted_suppliers: list[str] = Field(
+        default_factory=list, description="Suppliers whose proposed lines are approved as "
+        "they are proposed.")
+    unconfirmed_after_days: int = Field(
+        3, ge=0, description="A sent line the supplier has not answered after this many days "
+        "is an exception.")
+    tolerance_share: float = Field(
+        0.0, ge=0, lt=1, description="A confirmed quantity within this share of the order is "
+        "neither short nor over.")
+
+
+class WorkbenchSettings(BaseModel):
+    """The ``workbench:`` section of ``replenish ui``: the login it asks for when it listens
+    beyond loopback (user and password read from the named environment variables)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_env: str = Field("REPLENISH_UI_USER", description="Variable holding the login name.")
+    password_env: str = Field("REPLENISH_UI_PASSWORD",
+                              description="Variable holding the login password.")
+
+
 class NotifySettings(BaseModel):
     """The ``notify:`` section: alert digests per team and supplier e-mail."""
 
@@ -285,6 +319,8 @@ class Settings(BaseSettings):
     flow: FlowSettings = Field(default_factory=FlowSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     purchase_orders: PurchaseOrderSettings = Field(default_factory=PurchaseOrderSettings)
+    approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
+    workbench: WorkbenchSettings = Field(default_factory=WorkbenchSettings)
 
     @classmethod
     def settings_customise_sources(

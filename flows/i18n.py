@@ -105,12 +105,22 @@ def language(locale: str = "en") -> Language:
     path = catalog_path(locale)
     if locale == "en" or not path.exists():
         return Language(locale, gettext.NullTranslations())
+    # The main catalog first; each room's own catalog beside it (orders.po: the order book,
+    # the workbench) answers what the main one does not hold.
+    translations = _compiled(path, locale)
+    for extra in sorted(path.parent.glob("*.po")):
+        if extra != path:
+            translations.add_fallback(_compiled(extra, locale))
+    return Language(locale, translations)
+
+
+def _compiled(path: Path, locale: str) -> gettext.GNUTranslations:
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=locale, domain=CATALOG_DOMAIN)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
-    return Language(locale, gettext.GNUTranslations(buffer))
+    return gettext.GNUTranslations(buffer)
 
 
 def localized_messages(frame: pd.DataFrame, lang: Language) -> pd.DataFrame:

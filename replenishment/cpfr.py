@@ -26,9 +26,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecasting.contract import Problem
 from forecasting.scenarios import DemandScenarios
 from replenishment.config import PlanningConfig
-from replenishment.messages import Message, with_messages
+from replenishment.messages import MESSAGES, Message, with_messages
 from replenishment.projection import (
     expected_daily_demand,
     scenario_offset,
@@ -38,15 +39,27 @@ from replenishment.projection import (
 
 __all__ = [
     "EXCEPTION_COLUMNS",
+    "LINE_EXCEPTION_COLUMNS",
+    "LINE_STATUSES",
+    "OPEN_STATUSES",
     "ORDER_FORECAST_COLUMNS",
     "ORDER_FORECAST_ITEM_COLUMNS",
+    "ORDER_LINE_COLUMNS",
     "PROJECTED_FORECAST_COLUMNS",
+    "REPLIED_STATUSES",
+    "REPLY_COLUMNS",
     "commitment_exceptions",
     "cpfr_exceptions",
     "forecast_error_exceptions",
     "forecast_move_exceptions",
+    "lifecycle_open_orders",
+    "line_due",
+    "line_exceptions",
+    "match_replies",
     "order_forecast",
     "projected_order_forecast",
+    "received_lines",
+    "reply_status",
 ]
 
 ORDER_FORECAST_ITEM_COLUMNS = (
@@ -388,3 +401,288 @@ def cpfr_exceptions(
     out["_size"] = out["deviation"].abs()
     out = out.sort_values(["kind", "_size", "sku"], ascending=[True, False, True], kind="stable")
     return out.drop(columns="_size").reset_index(drop=True)
+
+
+# --- Purchase order lines: the lifecycle's replies, receipts and exceptions -----------------
+#
+# The run store keeps every purchase order line a run proposed (``flows/storage/orderbook.py``)
+# and hands its lines here as a frame of :data:`ORDER_LINE_COLUMNS`. Decisions:
+#
+# * A line is *open* (ordered from the supplier, not yet received) once it is sent, until it
+#   is received; a supplier's reply changes what is open: the confirmed quantity on the
+#   confirmed date (``due``), not the ordered one. Open lines the ERP's ``open_orders`` does
+#   not list yet (by ``po_id`` and SKU) are added to the next run's open orders, so that run
+#   plans around a shortfall or a slipped date instead of counting the units ordered.
+# * A line is *received* when its due date has come and the ERP does not list it as open: the
+#   inventory snapshot holds its units. Without PO numbers in ``open_orders`` a line cannot be
+#   told late from received; it is taken as received on its due date.
+# * Exceptions go both ways, one row per line and kind, with the supplier, PO, week of the due
+#   date and the gap (units or days, ``gap_unit``): short (confirmed less than ordered, a
+#   declined line confirms 0), over (confirmed more), date slipped (confirmed after the
+#   requested date), late (due and still open in the ERP), unconfirmed (no reply N days after
+#   it was sent).
+
+LINE_STATUSES = ("proposed", "approved", "rejected", "withdrawn", "sent", "confirmed",
+                 "partly_confirmed", "declined", "received")
+OPEN_STATUSES = ("sent", "confirmed", "partly_confirmed")
+REPLIED_STATUSES = ("confirmed", "partly_confirmed", "declined")
+ORDER_LINE_COLUMNS = [
+    "po_id", "line_id", "line_no", "supplier", "sku", "qty", "delivery_date", "status",
+    "sent_at", "confirmed_qty", "confirmed_date",
+]
+LINE_EXCEPTION_COLUMNS = [*EXCEPTION_COLUMNS, "po_id", "line_id", "gap", "gap_unit"]
+REPLY_COLUMNS = ("line_id", "po_number", "line", "sku", "confirmed_qty", "confirmed_date")
+_LINE_KINDS = ("po_short", "po_over", "po_date_slipped", "po_late", "po_unconfirmed")
+_LINE_MESSAGES = {
+    "po_short": ("{supplier} confirmed {actual:,.0f} of the {expected:,.0f} units of {sku} "
+                 "ordered on {po} line {line} (due {due}): {gap:,.0f} units short"),
+    "po_over": ("{supplier} confirmed {actual:,.0f} units of {sku} on {po} line {line} (due "
+                "{due}), {gap:,.0f} more than the {expected:,.0f} ordered"),
+    "po_date_slipped": ("{supplier} confirmed {sku} on {po} line {line} for {due}, {gap:g} "
+                        "day(s) after the requested {requested}"),
+    "po_late": ("{sku} on {po} line {line} from {supplier} was due on {due} and is still open: "
+                "{gap:g} day(s) late"),
+    "po_unconfirmed": ("{supplier} has not confirmed {po} line {line} ({sku}, {expected:,.0f} "
+                       "units) {gap:g} days after it was sent (expected within {limit:g} days)"),
+    **{f"exception.{kind}": kind for kind in _LINE_KINDS},
+}
+# The core's sentences live in one registry (replenishment.messages.MESSAGES); the purchase
+# order lines' sentences are kept with the code that writes them and registered here.
+MESSAGES.update(_LINE_MESSAGES)
+
+
+def _naive_days(moments: pd.Series) -> pd.Series:
+    """Dates of moments (time zone aware ones read in their own zone), without a zone."""
+    values = pd.to_datetime(moments)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_localize(None)
+    return values.dt.normalize()
+
+
+def reply_status(ordered: pd.Series, confirmed: pd.Series) -> pd.Series:
+    """``confirmed`` (at least the ordered units), ``partly_confirmed`` or ``declined`` (0)."""
+    ordered, confirmed = ordered.astype(float), confirmed.astype(float)
+    return pd.Series(np.where(confirmed <= 0, "declined",
+                              np.where(confirmed < ordered, "partly_confirmed", "confirmed")),
+                     index=confirmed.index, dtype=object)
+
+
+def line_due(lines: pd.DataFrame) -> pd.Series:
+    """When each line is expected: the confirmed date, else the requested delivery date."""
+    return _naive_days(lines["confirmed_date"]).fillna(_naive_days(lines["delivery_date"]))
+
+
+def _open_qty(lines: pd.DataFrame) -> pd.Series:
+    replied = lines["status"].isin(REPLIED_STATUSES) & lines["confirmed_qty"].notna()
+    return lines["confirmed_qty"].where(replied, lines["qty"]).astype(float)
+
+
+def _listed(lines: pd.DataFrame, open_orders: pd.DataFrame) -> pd.Series:
+    """Whether the ERP's open orders list each line (same ``po_id`` and SKU)."""
+    if open_orders.empty or "po_id" not in open_orders:
+        return pd.Series(False, index=lines.index)
+    keys = set(zip(open_orders["po_id"].astype(str), open_orders["sku"].astype(str),
+                   strict=True))
+    return pd.Series([(str(p), str(s)) in keys for p, s in
+                      zip(lines["po_id"], lines["sku"], strict=True)], index=lines.index)
+
+
+def received_lines(lines: pd.DataFrame, open_orders: pd.DataFrame,
+                   as_of: pd.Timestamp) -> list[str]:
+    """Ids of open lines taken as received by ``as_of`` (see the section's decisions)."""
+    if lines.empty:
+        return []
+    open_ = lines["status"].isin(OPEN_STATUSES)
+    due = line_due(lines) <= pd.Timestamp(as_of).normalize()
+    done = open_ & due & ~_listed(lines, open_orders)
+    return lines.loc[done, "line_id"].astype(str).tolist()
+
+
+def lifecycle_open_orders(lines: pd.DataFrame, open_orders: pd.DataFrame,
+                          as_of: pd.Timestamp) -> pd.DataFrame:
+    """``open_orders`` with the open lines it does not list yet (``sku, supplier, qty, eta,
+    po_id``): the confirmed quantity on the confirmed date once the supplier replied."""
+    if lines.empty:
+        return open_orders
+    received = set(received_lines(lines, open_orders, as_of))
+    keep = (lines["status"].isin(OPEN_STATUSES) & ~_listed(lines, open_orders)
+            & ~lines["line_id"].isin(received) & (_open_qty(lines) > 0))
+    added = pd.DataFrame({
+        "sku": lines.loc[keep, "sku"].astype(str), "supplier": lines.loc[keep, "supplier"],
+        "qty": _open_qty(lines)[keep], "eta": line_due(lines)[keep],
+        "po_id": lines.loc[keep, "po_id"].astype(str),
+    })
+    if added.empty:
+        return open_orders
+    if "eta" in open_orders and isinstance(open_orders["eta"].dtype, pd.DatetimeTZDtype):
+        added["eta"] = added["eta"].dt.tz_localize(open_orders["eta"].dt.tz)
+    frames = [f for f in (open_orders, added) if not f.empty]
+    return pd.concat(frames, ignore_index=True)[list(open_orders.columns)]
+
+
+def _line_rows(kind: str, rows: pd.DataFrame, expected: pd.Series, actual: pd.Series,
+               gap: pd.Series, unit: str, threshold: float, extra: dict[str, pd.Series],
+               ) -> pd.DataFrame:
+    if rows.empty:
+        return pd.DataFrame(columns=LINE_EXCEPTION_COLUMNS)
+    due = line_due(rows)
+    out = rows.assign(kind=kind, week=week_start(due), expected=expected.astype(float),
+                      actual=actual.astype(float), gap=gap.astype(float), gap_unit=unit,
+                      threshold=threshold)
+    out["deviation"] = out["gap"] / out["expected"].clip(lower=1.0) if unit == "units" \
+        else out["gap"]
+    params = [
+        {"supplier": str(s), "sku": str(k), "po": str(p), "line": int(n),
+         "due": pd.Timestamp(d).date().isoformat(), "expected": float(e), "actual": float(a),
+         "gap": float(g), **{name: values.loc[i] for name, values in extra.items()}}
+        for i, s, k, p, n, d, e, a, g in zip(
+            out.index, out["supplier"], out["sku"], out["po_id"], out["line_no"], due,
+            out["expected"], out["actual"], out["gap"], strict=True)
+    ]
+    out = with_messages(out, [Message(kind, p) for p in params])
+    out["exception_id"] = [stable_id(kind, line) for line in out["line_id"]]
+    return out[LINE_EXCEPTION_COLUMNS].reset_index(drop=True)
+
+
+def line_exceptions(lines: pd.DataFrame, open_orders: pd.DataFrame, as_of: pd.Timestamp, *,
+                    unconfirmed_after_days: int = 3, tolerance_share: float = 0.0,
+                    ) -> pd.DataFrame:
+    """The exceptions of the open and answered purchase order lines as of ``as_of``
+    (:data:`LINE_EXCEPTION_COLUMNS`; kinds ``po_short``, ``po_over``, ``po_date_slipped``,
+    ``po_late``, ``po_unconfirmed``), largest gap first per kind. ``tolerance_share``: a
+    quantity within this share of the order is not short or over."""
+    as_of = pd.Timestamp(as_of).normalize()
+    if lines.empty:
+        return pd.DataFrame(columns=LINE_EXCEPTION_COLUMNS)
+    live = lines[lines["status"].isin(OPEN_STATUSES)
+                 | ((lines["status"] == "declined") & (line_due(lines) >= as_of))]
+    received = set(received_lines(live, open_orders, as_of))
+    live = live[~live["line_id"].isin(received)]
+    qty, confirmed = live["qty"].astype(float), live["confirmed_qty"].astype(float)
+    replied = live["status"].isin(REPLIED_STATUSES) & confirmed.notna()
+    short = replied & (qty - confirmed > tolerance_share * qty) & (qty > 0)
+    over = replied & (confirmed - qty > tolerance_share * qty)
+    requested = _naive_days(live["delivery_date"])
+    slip = (line_due(live) - requested).dt.days.fillna(0)
+    slipped = replied & (confirmed > 0) & (slip > 0)
+    late_days = (as_of - line_due(live)).dt.days
+    late = live["status"].isin(OPEN_STATUSES) & _listed(live, open_orders) & (late_days > 0)
+    waited = (as_of - _naive_days(live["sent_at"])).dt.days
+    unconfirmed = (live["status"] == "sent") & (waited > unconfirmed_after_days)
+    iso = requested.dt.strftime("%Y-%m-%d")
+    parts = [
+        _line_rows("po_short", live[short], qty[short], confirmed[short],
+                   (qty - confirmed)[short], "units", tolerance_share, {}),
+        _line_rows("po_over", live[over], qty[over], confirmed[over], (confirmed - qty)[over],
+                   "units", tolerance_share, {}),
+        _line_rows("po_date_slipped", live[slipped], qty[slipped], confirmed[slipped],
+                   slip[slipped], "days", 0.0, {"requested": iso[slipped]}),
+        _line_rows("po_late", live[late], qty[late], _open_qty(live)[late], late_days[late],
+                   "days", 0.0, {}),
+        _line_rows("po_unconfirmed", live[unconfirmed], qty[unconfirmed],
+                   pd.Series(0.0, index=live.index)[unconfirmed], waited[unconfirmed], "days",
+                   float(unconfirmed_after_days),
+                   {"limit": pd.Series(float(unconfirmed_after_days), index=live.index)}),
+    ]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=LINE_EXCEPTION_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["kind", "gap", "line_id"], ascending=[True, False, True],
+                           kind="stable").reset_index(drop=True)
+
+
+def _reply_key(reply: pd.DataFrame, source: str) -> tuple[pd.Series, list[Problem]]:
+    """How each reply row names its line: ``line_id``, else ``po_number`` with ``line`` or
+    ``sku`` (as text keys of the same shape as :func:`_line_keys`)."""
+    def text(column: str) -> pd.Series:
+        if column not in reply:
+            return pd.Series("", index=reply.index)
+        return reply[column].fillna("").astype(str).str.strip()
+
+    if "line_id" in reply:
+        return "id|" + text("line_id"), []
+    if "po_number" in reply and ("line" in reply or "sku" in reply):
+        line = text("line").str.replace(r"\.0+$", "", regex=True)
+        by_line = "no|" + text("po_number") + "|" + line
+        return by_line.where(line != "", "sku|" + text("po_number") + "|" + text("sku")), []
+    return pd.Series("", index=reply.index), [Problem(
+        source=source, expected="a column line_id, or po_number with line or sku, naming "
+        "the purchase order line each row answers")]
+
+
+def _line_keys(lines: pd.DataFrame) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for line, po, number, sku in zip(lines["line_id"], lines["po_id"], lines["line_no"],
+                                     lines["sku"], strict=True):
+        keys[f"id|{line}"] = str(line)
+        keys[f"no|{po}|{int(number)}"] = str(line)
+        keys[f"sku|{po}|{sku}"] = str(line)
+    return keys
+
+
+def _reply_values(reply: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """The confirmed quantity and date of each answered row (blank quantity: unanswered)."""
+    problems: list[Problem] = []
+    if "confirmed_qty" not in reply:
+        return pd.DataFrame(), [Problem(source=source, column="confirmed_qty",
+                                        expected="a column of the confirmed quantities")]
+    raw_qty = reply["confirmed_qty"].fillna("").astype(str).str.strip()
+    qty = pd.to_numeric(raw_qty.str.replace(",", ""), errors="coerce")
+    raw_date = (reply["confirmed_date"].fillna("").astype(str).str.strip()
+                if "confirmed_date" in reply else pd.Series("", index=reply.index))
+    day = pd.to_datetime(raw_date.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    for i in reply.index:
+        row = int(i) + 2
+        if raw_qty[i] and (pd.isna(qty[i]) or qty[i] < 0):
+            problems.append(Problem(source=source, row=row, column="confirmed_qty",
+                                    value=raw_qty[i], expected="a number of units >= 0"))
+        if raw_date[i] and pd.isna(day[i]):
+            problems.append(Problem(source=source, row=row, column="confirmed_date",
+                                    value=raw_date[i], expected="a date YYYY-MM-DD"))
+    return pd.DataFrame({"confirmed_qty": qty, "confirmed_date": day,
+                         "answered": raw_qty != ""}), problems
+
+
+def match_replies(lines: pd.DataFrame, reply: pd.DataFrame, source: str,
+                  ) -> tuple[pd.DataFrame, list[Problem]]:
+    """Match a supplier's reply to the purchase order lines, row by row.
+
+    ``reply`` holds text cells under the machine column names (:data:`REPLY_COLUMNS`); each
+    row names its line by ``line_id``, or ``po_number`` with ``line`` or ``sku``. A row with
+    a blank ``confirmed_qty`` is not an answer; a blank ``confirmed_date`` keeps the
+    requested date. Returns ``line_id, confirmed_qty, confirmed_date, status`` per answered
+    row, and every problem (rows count as a spreadsheet shows them, the header is row 1):
+    unknown lines, lines never sent, the same line answered twice, bad numbers or dates.
+    """
+    keys, problems = _reply_key(reply, source)
+    values, bad = _reply_values(reply, source)
+    problems += bad
+    if problems:
+        return pd.DataFrame(columns=["line_id", "confirmed_qty", "confirmed_date", "status"]), \
+            problems
+    known, status = _line_keys(lines), lines.set_index("line_id")["status"].astype(str)
+    matched: dict[str, int] = {}
+    for i in reply.index[values["answered"].to_numpy(bool)]:
+        row, line = int(i) + 2, known.get(keys[i])
+        if line is None:
+            problems.append(Problem(source=source, row=row, value=keys[i].partition("|")[2],
+                                    expected="a line of a purchase order in the run store"))
+        elif status[line] not in (*OPEN_STATUSES, *REPLIED_STATUSES):
+            problems.append(Problem(source=source, row=row, value=line, expected=(
+                f"a line that was sent to the supplier (this one is {status[line]})")))
+        elif line in matched:
+            problems.append(Problem(source=source, row=row, value=line, expected=(
+                f"one answer per line (row {matched[line]} answers it already)")))
+        else:
+            matched[line] = row
+    rows = [i for i in reply.index if values["answered"][i]
+            and known.get(keys[i]) in matched and matched[known[keys[i]]] == int(i) + 2]
+    ordered = lines.set_index("line_id")["qty"]
+    out = pd.DataFrame({
+        "line_id": [known[keys[i]] for i in rows],
+        "confirmed_qty": values.loc[rows, "confirmed_qty"].to_numpy(float),
+        "confirmed_date": values.loc[rows, "confirmed_date"].to_numpy(),
+    })
+    out["status"] = reply_status(out["line_id"].map(ordered), out["confirmed_qty"])
+    return out, problems

@@ -16,14 +16,18 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from flows.commands import (
+    approve,
     backtest,
+    confirm,
     demo,
     forecast,
     plan,
     run,
     sample,
+    send,
     serve,
     simulate,
+    ui,
     validate,
 )
 from flows.config import load_settings
@@ -36,6 +40,7 @@ EXIT_USER_ERROR = 2
 COMMANDS: dict[str, ModuleType] = {
     "validate": validate, "sample": sample, "forecast": forecast, "backtest": backtest,
     "plan": plan, "run": run, "serve": serve, "simulate": simulate, "demo": demo,
+    "approve": approve, "send": send, "confirm": confirm, "ui": ui,
 }
 
 

@@ -17,9 +17,10 @@ import pandas as pd
 from flows.config import Settings
 from flows.errors import UserError
 from flows.i18n import language
-from flows.outbound.delivery import DeliveryResult, deliver_supplier_orders
+from flows.outbound.delivery import DeliveryResult
 from flows.outbound.notify import NotifyResult, RunSummary, notify_failure, notify_run
 from flows.outbound.notify.ledger import StoreLedger, import_json_ledger
+from flows.outbound.orders import auto_approved, propose_run, refresh_lines, send_approved
 from flows.outbound.report import PreviousForecast, recent_accuracy, report_inputs, write_report
 from flows.outbound.report.build import ReportOptions
 from flows.storage.store import RunStore
@@ -114,20 +115,13 @@ def _summary(settings: Settings, run_id: str, as_of: pd.Timestamp,
     )
 
 
-def _attached(files: dict[str, Path], supplier: str) -> tuple[str, ...]:
-    """A supplier's attachments: its purchase order workbook and CSV when the run wrote a
-    workbook (the forecast is on its second sheet), else the order and order forecast CSVs."""
-    folders = (("purchase_orders", "orders") if f"purchase_orders/{supplier}" in files
-               else ("orders", "order_forecast"))
-    return tuple(f for f in folders if f"{f}/{supplier}" in files)
-
-
 def notify_plan(
     settings: Settings, run_id: str, as_of: pd.Timestamp, dataset: Dataset,
     result: PlanResult, out: Path, files: dict[str, Path],
 ) -> Notices:
-    """Send each team its digest of new or changed alerts and, when enabled, each supplier
-    its order e-mail. Never raises: failures come back in :class:`Notices`."""
+    """Send each team its digest of new or changed alerts, record the run's order lines as
+    proposals in the order book and send each supplier its *approved* lines (when supplier
+    e-mail is enabled). Never raises: failures come back in :class:`Notices`."""
     with RunStore(settings.store_url) as store:
         return _notify_with_ledger(settings, store, run_id, as_of, dataset, result, out, files)
 
@@ -146,22 +140,31 @@ def _notify_with_ledger(
         settings.notify, output_dir=out, ledger=ledger,
         links=run_links(out, files), lang=language(settings.locale),
     )
-    # ``files`` keys are "orders/<supplier>", "purchase_orders/<supplier>" (the workbook, with
-    # the order forecast on its second sheet) and "order_forecast/<supplier>" (true names).
-    ordered = {key.partition("/")[2] for key in files if key.startswith("orders/")}
-    per_supplier = {
-        supplier: [files[f"{folder}/{supplier}"] for folder in _attached(files, supplier)]
-        for supplier in sorted(ordered)
-    }
-    suppliers = deliver_supplier_orders(
-        dataset.supply.suppliers, per_supplier, settings.notify.supplier_mail,
-        brand=settings.brand, as_of=as_of.date(), outbox=out / "outbox",
-        ledger=ledger, lang=language(settings.locale),
-    )
+    suppliers = _order_desk(settings, store, run_id, as_of, dataset, result, out)
     notices = Notices(digests, suppliers)
     for line in notices.failed:
         logger.warning("notification not delivered: %s", line)
     return notices
+
+
+def _order_desk(settings: Settings, store: RunStore, run_id: str, as_of: pd.Timestamp,
+                dataset: Dataset, result: PlanResult, out: Path) -> list[DeliveryResult]:
+    """The run's order lines into the order book as proposals, the open lines refreshed, and
+    only approved lines sent (auto-approved ones included; see :mod:`flows.outbound.orders`):
+    nothing a planner or an approval rule did not approve reaches a supplier."""
+    supply = dataset.supply
+    try:
+        proposed = propose_run(settings, store, run_id, as_of, result.orders,
+                               supply.suppliers, supply.products)
+        refresh_lines(settings, store, run_id, as_of, supply.open_orders)
+        auto = auto_approved(store, proposed)
+        if not auto:
+            return []
+        return send_approved(settings, store, "plan", lines=auto, outbox=out / "outbox",
+                             required=False).deliveries
+    except UserError as err:  # the order book cannot be written: the run still reports
+        logger.warning("order lines not recorded or sent: %s", err)
+        return [DeliveryResult("*", "failed", message=f"order book: {err}")]
 
 
 def send_failure_notice(settings: Settings, run_id: str, as_of: pd.Timestamp | None,

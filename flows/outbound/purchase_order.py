@@ -48,6 +48,7 @@ __all__ = [
     "PurchaseOrder",
     "build_purchase_order",
     "po_number",
+    "write_purchase_order",
     "write_purchase_orders",
 ]
 
@@ -56,9 +57,9 @@ ORDER_COLUMNS = ("po_number", "line", "sku", "supplier_sku", "name", "qty", "cas
 SHARED_COLUMNS = ("on_hand", "on_order", "safety_stock", "reorder_point", "inventory_position")
 FORECAST_COLUMNS = ("sku", "supplier_sku", "name", "week", "qty", "cases")
 _FORECAST_SHARED = ("demand", "projected_on_hand")
-_TEXT = frozenset({"po_number", "sku", "supplier_sku", "name", "ship_to"})
+_TEXT = frozenset({"po_number", "line_id", "sku", "supplier_sku", "name", "ship_to"})
 _MONEY = frozenset({"unit_cost", "amount"})
-_DATES = frozenset({"order_date", "requested_delivery", "week"})
+_DATES = frozenset({"order_date", "requested_delivery", "week", "confirmed_date"})
 _CODE = re.compile(r"^[A-Za-z0-9-]{1,16}$")
 
 
@@ -219,11 +220,19 @@ def write_purchase_orders(
     for supplier, lines in orders.items():
         order = build_purchase_order(supplier, lines, forecasts.get(supplier, empty),
                                      as_of=as_of, products=products, options=options)
-        stem = folder / "orders" / safe_filename(supplier)
-        files[f"orders/{supplier}"] = write_csv(_for_people(order.lines, lang),
-                                                stem.with_name(stem.name + ".csv"))
-        xlsx = stem.with_name(stem.name + ".xlsx")
-        with atomic_write(xlsx, "wb") as handle:
-            handle.write(_workbook(order, lang, as_of))
-        files[f"purchase_orders/{supplier}"] = xlsx
+        files |= write_purchase_order(order, folder, as_of=as_of, lang=lang)
+    return files
+
+
+def write_purchase_order(order: PurchaseOrder, folder: Path, *, as_of: date,
+                         lang: Language) -> dict[str, Path]:
+    """``orders/<supplier>.csv`` and ``.xlsx`` of one order in ``folder``, keyed as
+    :func:`write_purchase_orders` keys them."""
+    stem = folder / "orders" / safe_filename(order.supplier)
+    files = {f"orders/{order.supplier}": write_csv(_for_people(order.lines, lang),
+                                                   stem.with_name(stem.name + ".csv"))}
+    xlsx = stem.with_name(stem.name + ".xlsx")
+    with atomic_write(xlsx, "wb") as handle:
+        handle.write(_workbook(order, lang, as_of))
+    files[f"purchase_orders/{order.supplier}"] = xlsx
     return files

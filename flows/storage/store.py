@@ -219,6 +219,12 @@ class RunStore:
         """The store's URL with any password masked, for messages and logs."""
         return self.url.render_as_string(hide_password=True)
 
+    @property
+    def engine(self) -> sa.Engine:
+        """The store's engine, for the rooms that keep their own tables in it (the order
+        book, :mod:`flows.storage.orderbook`)."""
+        return self._engine
+
     def close(self) -> None:
         """Release the store's database connections."""
         self._engine.dispose()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["metadata", "notify_ledger", "run_outputs", "runs"]
+__all__ = ["metadata", "notify_ledger", "po_events", "po_lines", "run_outputs", "runs"]
 
 metadata = sa.MetaData()
 
@@ -63,4 +63,53 @@ notify_ledger = sa.Table(
     sa.Column("item", sa.String(255), primary_key=True),
     sa.Column("fingerprint", sa.String(64), nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Purchase order lines through their lifecycle (flows/storage/orderbook.py): proposed by a run,
+# approved or rejected by a planner (or an auto-approval rule), sent, answered by the supplier,
+# received. One row per line, keyed by its stable id (PO number and line number); what changed
+# when and by whom is in po_events.
+po_lines = sa.Table(
+    "po_lines",
+    metadata,
+    sa.Column("line_id", sa.String(96), primary_key=True),
+    sa.Column("po_id", sa.String(64), nullable=False),
+    sa.Column("line_no", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("supplier", sa.String(255), nullable=False),
+    sa.Column("sku", sa.String(255), nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("case_pack", sa.Float, nullable=False),
+    sa.Column("unit_cost", sa.Float, nullable=False),
+    sa.Column("proposed_qty", sa.Float, nullable=False),
+    sa.Column("qty", sa.Float, nullable=False),
+    sa.Column("order_date", sa.Date, nullable=False),
+    sa.Column("proposed_date", sa.Date, nullable=False),
+    sa.Column("delivery_date", sa.Date, nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("approved_by", sa.String(255)),
+    sa.Column("approved_at", sa.DateTime(timezone=True)),
+    sa.Column("approval", sa.String(255)),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("confirmed_qty", sa.Float),
+    sa.Column("confirmed_date", sa.Date),
+    sa.Column("replied_at", sa.DateTime(timezone=True)),
+    sa.Column("received_at", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("po_id", "sku", name="uq_po_lines_po_sku"),
+    sa.Index("ix_po_lines_status", "status"),
+    sa.Index("ix_po_lines_supplier", "supplier"),
+)
+
+po_events = sa.Table(
+    "po_events",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("line_id", sa.String(96), nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Index("ix_po_events_line_id", "line_id"),
 )

@@ -21,6 +21,7 @@ from flows.storage.sources.calendar import CALENDAR_TABLE, calendar_table, with_
 from flows.storage.sources.folder import RawTables, read_folder
 from flows.storage.sources.http import SignalsLimits, SignalsResult, fetch_signals
 from flows.storage.sources.mapping import apply_mappings, parse_user_tables
+from flows.storage.sources.orderbook import ORDER_BOOK_TABLE, order_book_table, with_order_book
 from flows.storage.sources.sql import read_sql, write_sql
 from replenishment.contract import PLANNING_TABLES, Dataset
 
@@ -48,12 +49,18 @@ def read_raw(settings: Settings, folder: Path | None = None) -> tuple[RawTables,
     database URL held by the environment variable ``data.sql_url_env``. Columns are renamed
     to the contract's by ``data.preset`` and ``data.tables.NAME.columns``. With ``calendar:
     cn`` the trade calendar's events rows are added as the table ``calendar``
-    (:mod:`flows.storage.sources.calendar`); validation merges them into ``events``.
+    (:mod:`flows.storage.sources.calendar`); validation merges them into ``events``. Lines
+    of the run store's order book that were sent and not yet received are added as the table
+    ``order_book``; validation merges them into ``open_orders``
+    (:mod:`flows.storage.sources.orderbook`).
     """
     raw, origin = _read_tables(settings, folder)
     calendar = calendar_table(settings, raw)
     if calendar is not None:
         raw = {**raw, CALENDAR_TABLE: calendar}
+    book = order_book_table(settings)
+    if book is not None:
+        raw = {**raw, ORDER_BOOK_TABLE: book}
     return raw, origin
 
 
@@ -124,6 +131,7 @@ def validate_tables(
     (table ``calendar``, see :func:`read_raw`) join the events the user does not give."""
     tables = dict(raw)
     calendar = tables.pop(CALENDAR_TABLE, None)
+    book = tables.pop(ORDER_BOOK_TABLE, None)
     warnings: list[str] = []
     if signals is not None:
         tables.update(signals.tables)
@@ -134,6 +142,10 @@ def validate_tables(
         dataset = with_calendar(dataset, *calendar, timezone)
         tables[CALENDAR_TABLE] = calendar
         origin += f" + calendar {calendar[1]}"
+    if book is not None:
+        dataset = with_order_book(dataset, book[0])
+        tables[ORDER_BOOK_TABLE] = book
+        origin += f" + {book[1]}"
     return dataset, summarize(dataset, tables, origin, warnings, language(locale))
 
 

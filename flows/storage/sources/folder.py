@@ -31,7 +31,7 @@ from flows.storage.sources.header import refuse_repeated_columns
 from forecasting.contract import DataContractError, Problem
 from replenishment.contract import TABLE_NAMES
 
-__all__ = ["RawTables", "read_folder", "table_files"]
+__all__ = ["RawTables", "read_folder", "read_table_file", "table_files"]
 
 RawTables = dict[str, tuple[pd.DataFrame, str]]
 _SUFFIXES = (".csv", ".parquet", *EXCEL_SUFFIXES)
@@ -84,6 +84,12 @@ def read_folder(path: str | Path, formats: Mapping[str, TableFormat] | None = No
     if problems:
         raise DataContractError(problems)
     return tables
+
+
+def read_table_file(path: Path) -> pd.DataFrame:
+    """One CSV (encoding detected), Excel or Parquet file as a frame of text cells; a file
+    that cannot be read is a :class:`DataContractError` naming it."""
+    return _read_table(path)
 
 
 def _read_table(path: Path, table_format: TableFormat | None = None) -> pd.DataFrame:
