@@ -16,12 +16,16 @@ Known answers, by hand (price 20, unit cost 5, 10 units a day, lead time 10 days
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from planning_data import AS_OF, scenarios_from
 
+from flows.config import NotifySettings
+from flows.i18n import language, localized_messages
+from flows.outbound.notify import RunSummary, notify_run
 from flows.outbound.report import ReportInputs
 from flows.outbound.report.build import render_report
 from forecasting.contract import LIVESTREAMS, PROMOTIONS, empty_table
@@ -171,3 +175,22 @@ def test_severity_reads_money_and_days_of_cover() -> None:
         "low", "high", "critical", "high", "medium"]
     with pytest.raises(ValueError, match="critical <= high <= medium"):
         PlanningConfig(severity_cover_days=(10, 5, 20))
+
+
+def test_the_digest_heads_with_the_money_counted_once_and_says_what_to_do(
+        alerts: pd.DataFrame, tmp_path: Path) -> None:
+    products = pd.DataFrame({"sku": ["A", "B"], "category": "c", "supplier": "S",
+                             "name": ["玫瑰精华液", "口红"]})
+    settings = NotifySettings.model_validate(
+        {"teams": [{"name": "planners", "urls": ["digest://"]}]})
+    summary = RunSummary(brand="b", as_of="2025-03-02", run_id="r",
+                         totals={"order_value": 1000.0})
+    zh = language("zh_CN")
+    # As the pipeline does: sentences, actions and effects in the run's language first.
+    results = notify_run(localized_messages(alerts, zh), products, summary, settings,
+                         output_dir=tmp_path, lang=zh)
+    assert [r.status for r in results] == ["written"]
+    body = (tmp_path / "digest-planners.md").read_text(encoding="utf-8")
+    assert "订单金额 ¥1,000 · 风险金额（每个商品只计一次） ¥16,000" in body
+    # The livestream alert: cap its units, by the day before it.
+    assert "；建议：2025-03-06 前直播限量 0 件（原计划 100 件），避免接单超过库存" in body

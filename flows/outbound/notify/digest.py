@@ -129,7 +129,16 @@ def _alert_line(row: pd.Series, lang: Language, names: Mapping[str, str]) -> str
     kind = str(row["kind"])
     label = lang.gettext(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
     colon = "：" if lang.is_chinese else ": "  # a full-width colon in Chinese text
-    return f"[{label}] {place}{at_risk}{colon}{row['message']}"
+    return f"[{label}] {place}{at_risk}{colon}{row['message']}{_action(row, lang)}"
+
+
+def _action(row: pd.Series, lang: Language) -> str:
+    """The alert's recommended action and its by-when, when it has one."""
+    action = row.get("action")
+    if not isinstance(action, str) or not action:
+        return ""
+    return lang.gettext("; do: {action} by {date}", action=action,
+                        date=_when(row.get("action_by")))
 
 
 def _md_link(label: str, url: str) -> str:
@@ -147,7 +156,7 @@ def _headline(summary: RunSummary, lang: Language) -> str:
     parts += [f"{_words(name, lang)} {lang.number(count)}"
               for name, count in summary.counts.items()]
     parts += [f"{_words(name, lang)} "
-              + (lang.money(total, 0) if name.endswith("value") else _number(total))
+              + (lang.money(total, 0) if name.endswith(("value", "at_risk")) else _number(total))
               for name, total in summary.totals.items()]
     return " · ".join(parts)
 

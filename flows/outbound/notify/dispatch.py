@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +38,7 @@ from flows.outbound.notify.targets import (
     target_label,
     write_file_sink,
 )
+from replenishment.exposure import money_at_risk
 
 __all__ = ["NotifyResult", "notify_failure", "notify_run"]
 
@@ -149,6 +150,14 @@ def _open_ledger(ledger: NotificationLedger | Path | None) -> NotificationLedger
     return JsonLedger(ledger) if isinstance(ledger, Path | str) else ledger
 
 
+def _with_money_at_risk(summary: RunSummary, alerts: pd.DataFrame) -> RunSummary:
+    """``summary`` with the team's money at risk, each SKU's exposure counted once
+    (:func:`replenishment.exposure.money_at_risk`), when its alerts carry an exposure."""
+    if alerts.empty or "exposure" not in alerts:
+        return summary
+    return replace(summary, totals={**summary.totals, "money_at_risk": money_at_risk(alerts)})
+
+
 def notify_run(
     alerts: pd.DataFrame,
     products: pd.DataFrame,
@@ -188,9 +197,10 @@ def notify_run(
         return [NotifyResult("*", "*", "failed", message=f"notifications not sent: {err}")]
     results = []
     for team in settings.teams:
+        team_ctx = replace(ctx, summary=_with_money_at_risk(summary, routed[team.name]))
         for target in team.urls:
             try:
-                results.append(_to_target(team, target, routed[team.name], ctx))
+                results.append(_to_target(team, target, routed[team.name], team_ctx))
             except Exception as err:  # TargetError, ledger or disk problems: report, go on
                 if not isinstance(err, TargetError):
                     logger.exception("notification to %s failed", target_label(target))
