@@ -4,12 +4,16 @@ on the sample brand scored against its truth; restocked units in the plan's proj
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from planning_data import AS_OF, make_dataset, make_forecast
+from tiny_dataset import write_tiny_dataset
 
+from flows.config import Settings
+from flows.pipeline.forecast import returns_path, run_forecast
 from flows.sample import SampleBrand, generate_brand
 from forecasting.contract import DemandData
 from forecasting.returns import (
@@ -178,3 +182,20 @@ def test_restocked_returns_are_receipts_of_the_projection() -> None:
     assert scheduled["A1"] == before.order_forecast.groupby("sku")[
         "scheduled_receipts"].sum()["A1"] - (qty(before, "A1") - qty(after, "A1"))
     assert restocked_receipts(returns, AS_OF)["qty"].sum() == 70
+
+
+def test_the_forecast_command_writes_net_demand_and_returns_beside_the_forecast(
+        tmp_path: Path) -> None:
+    data = write_tiny_dataset(tmp_path / "data")
+    (data / "returns.csv").write_text(
+        "date,sku,channel,units,restockable_share\n2025-01-02,SKU-2,douyin,4,0.5\n",
+        encoding="utf-8")
+    settings = Settings(data={"folder": data}, store_url=f"sqlite:///{tmp_path / 'runs.db'}",
+                        forecast={"n_paths": 50})
+    out = tmp_path / "forecast.csv"
+    run_forecast(settings, horizon=7, out=out, quiet=True)
+    written = pd.read_csv(returns_path(out))
+    assert list(written.columns) == ["sku", "channel", "date", "gross", "net", "returns",
+                                     "restocked"]
+    douyin = written[written["channel"] == "douyin"]
+    assert (douyin["net"] < douyin["gross"]).any() and (written["net"] <= written["gross"]).all()

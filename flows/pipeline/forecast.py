@@ -23,7 +23,8 @@ from forecasting import ForecastResult
 from forecasting.config import ForecastConfig
 from replenishment.contract import Dataset
 
-__all__ = ["ForecastJob", "forecast_config", "quality_path", "run_forecast", "sku_path"]
+__all__ = ["ForecastJob", "forecast_config", "quality_path", "returns_path", "run_forecast",
+           "sku_path"]
 
 
 def forecast_config(
@@ -59,6 +60,12 @@ def quality_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}_data_quality{out.suffix}")
 
 
+def returns_path(out: Path) -> Path:
+    """Net demand and the returns expected back per channel and day (written when the data
+    has a returns table), beside the forecast."""
+    return out.with_name(f"{out.stem}_returns{out.suffix}")
+
+
 def run_forecast(
     settings: Settings, *, folder: Path | None = None, horizon: int | None = None,
     freq: str | None = None, as_of: str | None = None, out: Path | None = None,
@@ -86,6 +93,8 @@ def run_forecast(
                 channel_file = write_frame(result.channel, out)
                 sku_file = write_frame(result.sku, sku_path(out))
                 write_frame(result.data_quality, quality_path(out))
+                if not dataset.demand.returns.empty:
+                    write_frame(result.returns, returns_path(out))
             store.save_outputs(run.run_id, {
                 "forecast_channel": result.channel, "forecast_sku": result.sku,
                 "models": result.models, "scores": result.scores,

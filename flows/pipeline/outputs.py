@@ -38,6 +38,7 @@ def write_plan_outputs(result: PlanResult, forecast: ForecastResult, folder: Pat
                         ("alerts", result.alerts), ("levels", result.levels),
                         ("forecast", forecast.channel), ("forecast_sku", forecast.sku),
                         ("data_quality", forecast.data_quality),
+                        ("forecast_returns", forecast.returns),
                         ("launches", result.launches)):
         files[name] = write_csv(frame, folder / f"{name}.csv")
     if result.changes is not None:  # a what-if: what it changed against the base plan
