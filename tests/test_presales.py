@@ -124,3 +124,26 @@ def test_deposits_lift_the_final_payment_days_to_at_least_the_floor(synthetic) -
     assert np.allclose(lifted.channel.loc[others, "forecast"],
                        base.channel.loc[others, "forecast"])
     assert base.channel.loc[rows, "forecast"].sum() < floor / 10
+
+
+def test_a_forecast_before_the_deposits_does_not_see_them(synthetic) -> None:
+    """The re-plan after the deposits came in shows them; one made the day before the
+    first deposit row does not (deposit rows count from their deposit_start)."""
+    data, products = synthetic
+    origin = data.sales["date"].max()
+    presales = pd.DataFrame([_presale("S000", "tmall", str((origin - 5 * DAY).date()), 400.0,
+                                      str((origin + 3 * DAY).date()),
+                                      str((origin + 3 * DAY).date()))])
+    day = origin + 3 * DAY
+    with_deposits = replace(data, presales=presales)
+    before = forecast(with_deposits, FAST, as_of=origin - 6 * DAY, products=products, n_jobs=1)
+    after = forecast(with_deposits, FAST, as_of=origin, products=products, n_jobs=1)
+
+    def on_day(result: object) -> float:
+        channel = result.channel  # type: ignore[attr-defined]
+        rows = ((channel["sku"] == "S000") & (channel["channel"] == "tmall")
+                & (channel["date"] == day))
+        return float(channel.loc[rows, "forecast"].sum())
+
+    assert on_day(after) == pytest.approx(DEFAULT_CONVERSION * 400)
+    assert on_day(before) < 10
