@@ -160,6 +160,13 @@ def _arrival_days(receipts: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     return (pd.to_datetime(receipts["date"]).dt.normalize() - first_day).dt.days.clip(lower=0)
 
 
+def _stocked(receipts: pd.DataFrame, restocks: pd.DataFrame | None) -> pd.DataFrame:
+    """Receipts with the restocked customer returns (``sku, date, qty``) added."""
+    if restocks is None or restocks.empty:
+        return receipts
+    return pd.concat([receipts, restocks], ignore_index=True)
+
+
 def _supply_curve(
     items: pd.DataFrame, receipts: pd.DataFrame, as_of: pd.Timestamp, days: int
 ) -> np.ndarray:
@@ -180,8 +187,10 @@ def stockout_alerts(
     open_receipts: pd.DataFrame,
     as_of: pd.Timestamp,
     config: PlanningConfig,
+    restocks: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """SKUs likely to run out before the earliest arrival of an order placed today."""
+    """SKUs likely to run out before the earliest arrival of an order placed today
+    (``restocks``: customer returns back on the shelf, :func:`_stocked`)."""
     as_of = pd.Timestamp(as_of).normalize()
     items = _orderable(items)
     offset = scenario_offset(scenarios, as_of)
@@ -199,7 +208,8 @@ def stockout_alerts(
         if days == 0:
             continue
         demand = np.cumsum(daily_paths(scenarios, positions[rows], offset, days), axis=2)
-        supply = _supply_curve(items.iloc[rows], open_receipts, as_of, days)
+        supply = _supply_curve(items.iloc[rows], _stocked(open_receipts, restocks), as_of,
+                               days)
         gap = demand - supply[:, None, :]
         inside = np.arange(days)[None, None, :] < window[rows][:, None, None]
         gap = np.where(inside, gap, -np.inf)
@@ -276,6 +286,7 @@ def overstock_alerts(
     config: PlanningConfig,
     firm_orders: pd.DataFrame | None = None,
     event_days: np.ndarray | None = None,
+    restocks: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Overstock after this run's orders and stock outliving its shelf life.
 
@@ -294,7 +305,7 @@ def overstock_alerts(
     span = float(config.overstock_days)
     wanted = (cumulative[:, min(int(np.ceil(span)), horizon)]
               + rate * max(span - horizon, 0.0))
-    on_order = _total_receipts(items, open_receipts)
+    on_order = _total_receipts(items, _stocked(open_receipts, restocks))
     ordered = _total_receipts(items, firm_orders)
     stock = (items["on_hand"] - items["backorders"]).to_numpy(float) + on_order + ordered
     excess = stock - wanted
@@ -751,6 +762,7 @@ def build_alerts(
     data_quality: pd.DataFrame | None = None,
     events: pd.DataFrame | None = None,
     firm_orders: pd.DataFrame | None = None,
+    restocks: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every alert of a run (:data:`ALERT_COLUMNS`), most severe and valuable first.
 
@@ -762,16 +774,20 @@ def build_alerts(
     ``suspected_stockout`` alerts; ``plan_alerts`` are alerts the planning run raised itself
     (:data:`PLAN_ALERT_KINDS`, made with :func:`alert_rows`; one that comes with a severity
     keeps it). Each alert's ``exposure`` is its share of the run's money at risk
-    (:func:`replenishment.exposure.exposure_shares`).
+    (:func:`replenishment.exposure.exposure_shares`). ``restocks`` (``sku, date, qty``):
+    customer returns back on the shelf (:mod:`replenishment.returns`), stock for every
+    alert's projection but no order an action may expedite.
     """
     as_of = pd.Timestamp(as_of).normalize()
-    receipts = pd.concat([open_receipts, planned_receipts], ignore_index=True)
+    receipts = _stocked(pd.concat([open_receipts, planned_receipts], ignore_index=True),
+                        restocks)
     horizon = max(len(scenarios.dates) - scenario_offset(scenarios, as_of), 1)
     peaks = event_days(items, event_rows(items, promotions, livestreams, events),
                        as_of + pd.Timedelta(days=1), horizon)
     parts = [
-        stockout_alerts(items, scenarios, open_receipts, as_of, config),
-        overstock_alerts(items, scenarios, open_receipts, as_of, config, firm_orders, peaks),
+        stockout_alerts(items, scenarios, open_receipts, as_of, config, restocks),
+        overstock_alerts(items, scenarios, open_receipts, as_of, config, firm_orders, peaks,
+                         restocks),
         event_alerts(items, scenarios, receipts, promotions, livestreams, as_of, config,
                      events, open_receipts),
         supplier_alerts(exceptions, items, as_of),

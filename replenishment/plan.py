@@ -67,7 +67,7 @@ from replenishment.plan_alerts import (
     unplanned_alerts,
 )
 from replenishment.projection import PlanForecast, expected_daily_demand, scenario_offset
-from replenishment.returns import restock_by_day
+from replenishment.returns import restock_by_day, restocked_receipts
 from replenishment.timeline import (
     TimelineInputs,
     firm_arrival,
@@ -488,7 +488,9 @@ def _plan(dataset: Dataset, forecast: ForecastLike, config: PlanningConfig,
                           demand.livestreams, exceptions, as_of, config,
                           pd.concat(own, ignore_index=True) if own else None,
                           data_quality=getattr(forecast, "data_quality", None),
-                          events=demand.events, firm_orders=orders[["sku", "qty"]])
+                          events=demand.events, firm_orders=orders[["sku", "qty"]],
+                          restocks=restocked_receipts(getattr(forecast, "returns", None),
+                                                      as_of))
     return PlanResult(
         orders=orders, order_forecast=projected, exceptions=exceptions, alerts=alerts,
         levels=_levels(phased), suppliers=phased.decision.plan.suppliers,

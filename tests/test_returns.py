@@ -199,3 +199,18 @@ def test_the_forecast_command_writes_net_demand_and_returns_beside_the_forecast(
                                      "restocked"]
     douyin = written[written["channel"] == "douyin"]
     assert (douyin["net"] < douyin["gross"]).any() and (written["net"] <= written["gross"]).all()
+
+
+def test_restocked_returns_arriving_in_time_clear_a_stockout_alert() -> None:
+    """B1 (lead time 7 days) has 5 units for a week of about 14: a stock-out risk. 20
+    restocked returns back on the first day cover the week: no alert, and no action
+    offers to expedite them (they are no purchase order)."""
+    base = make_forecast({"A1": 20.0, "A2": 5.0, "B1": 2.0, "OLD": 0.1}, horizon=70)
+    returns = pd.DataFrame({"sku": "B1", "channel": "jd", "date": [AS_OF + pd.Timedelta(days=1)],
+                            "gross": 0.0, "net": 0.0, "returns": 20.0, "restocked": 20.0})
+    dataset = make_dataset()
+    before = plan(dataset, base, PlanningConfig(), AS_OF).alerts
+    after = plan(dataset, _WithReturns(base.channel, base.sku, base.scenarios, returns),
+                 PlanningConfig(), AS_OF).alerts
+    assert ((before["sku"] == "B1") & (before["kind"] == "stockout_risk")).any()
+    assert not ((after["sku"] == "B1") & (after["kind"] == "stockout_risk")).any()
