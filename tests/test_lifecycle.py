@@ -25,6 +25,8 @@ from planning_data import AS_OF, PLAN_TABLES, make_forecast
 
 from flows.commands.main import main
 from flows.config import Settings, load_settings
+from flows.i18n import language
+from flows.outbound.purchase_order import ORDER_COLUMNS
 from flows.pipeline.planning import PlanningOutcome, PlanOptions, Stages, run_planning
 from flows.storage.orderbook import OrderBook
 from flows.storage.store import RunStore
@@ -125,17 +127,27 @@ def make_brand(root: Path, approval: dict[str, Any] | None = None, locale: str =
     return brand
 
 
+def machine_names(locale: str) -> dict[str, str]:
+    """A supplier file's headers in ``locale`` -> the machine column names."""
+    translations = language(locale).translations
+    columns = (*ORDER_COLUMNS, "line_id", "confirmed_qty", "confirmed_date")
+    return {translations.pgettext("column", c): c for c in columns}
+
+
 def sent_orders(outbox: Path) -> dict[str, pd.DataFrame]:
-    """Supplier -> the order CSV attached to its message in the outbox."""
+    """Supplier -> the order CSV attached to its message in the outbox (machine column
+    names, whatever the language of its headers)."""
+    names = {**machine_names("zh_CN"), **machine_names("en")}
     found: dict[str, pd.DataFrame] = {}
     for path in sorted(outbox.glob("*.eml")) if outbox.exists() else []:
         message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
         for part in message.iter_attachments():  # type: ignore[attr-defined]
             if part.get_filename().endswith(".csv"):
-                text = part.get_content()
-                text = text.decode("utf-8-sig") if isinstance(text, bytes) else text
-                found[path.stem] = pd.read_csv(io.StringIO(text.lstrip("\ufeff")),
-                                               dtype={"sku": str, "line_id": str})
+                text = part.get_payload(decode=True).decode("utf-8-sig")
+                frame = pd.read_csv(io.StringIO(text), dtype=str)
+                frame = frame.rename(columns=names)
+                frame["qty"] = frame["qty"].astype(float)
+                found[path.stem] = frame
     return found
 
 

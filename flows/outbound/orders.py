@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from flows.config import ApprovalSettings, Settings
-from flows.i18n import language
+from flows.i18n import language, localized_messages
 from flows.outbound.delivery import DeliveryResult, deliver_supplier_orders
 from flows.outbound.notify.ledger import StoreLedger
 from flows.outbound.purchase_order import (
@@ -102,16 +102,17 @@ def auto_approved(store: RunStore, ids: list[str]) -> list[str]:
 def refresh_lines(settings: Settings, store: RunStore, run_id: str, as_of: pd.Timestamp,
                   open_orders: pd.DataFrame) -> pd.DataFrame:
     """Mark received lines and return the open lines' exceptions as of ``as_of``
-    (:func:`replenishment.cpfr.line_exceptions`), kept with the run as ``order_exceptions``."""
+    (:func:`replenishment.cpfr.line_exceptions`, sentences in the run's language), kept with
+    the run as ``order_exceptions``."""
     book = OrderBook(store)
     lines = book.lines()
     received = received_lines(lines, open_orders, as_of)
     if received:
         book.mark_received(received, "plan", pd.Timestamp(as_of).date())
         lines = book.lines()
-    exceptions = line_exceptions(
+    exceptions = localized_messages(line_exceptions(
         lines, open_orders, as_of, unconfirmed_after_days=settings.approval.unconfirmed_after_days,
-        tolerance_share=settings.approval.tolerance_share)
+        tolerance_share=settings.approval.tolerance_share), language(settings.locale))
     store.save_outputs(run_id, {"order_exceptions": exceptions})
     return exceptions
 
