@@ -167,6 +167,8 @@ def test_review_edit_approve_send_confirm_and_the_next_run(
     p.goto(url + "/?lang=en")  # type: ignore[attr-defined]
     assert "stockout risk" in p.inner_text("#alert-table")  # type: ignore[attr-defined]
     assert "confirmed short" in p.inner_text("#exceptions ~ p")  # type: ignore[attr-defined]
+    # The sentences follow the page's language, whatever the run's.
+    assert "48 units short" in p.inner_text("#exception-table")  # type: ignore[attr-defined]
     p.screenshot(path=str(shots / "workbench-overview-en.png"), full_page=True)  # type: ignore[attr-defined]
 
 

@@ -23,7 +23,6 @@ from flows.outbound.notify.ledger import StoreLedger, import_json_ledger
 from flows.outbound.orders import auto_approved, propose_run, refresh_lines, send_approved
 from flows.outbound.report import PreviousForecast, recent_accuracy, report_inputs, write_report
 from flows.outbound.report.build import ReportOptions
-from flows.storage.exports import write_csv
 from flows.storage.store import RunStore
 from forecasting.contract import DataContractError
 from forecasting.engine import ForecastResult
@@ -157,8 +156,7 @@ def _order_desk(settings: Settings, store: RunStore, run_id: str, as_of: pd.Time
     try:
         proposed = propose_run(settings, store, run_id, as_of, result.orders,
                                supply.suppliers, supply.products)
-        exceptions = refresh_lines(settings, store, run_id, as_of, supply.open_orders)
-        write_csv(exceptions, out / "order_exceptions.csv")
+        refresh_lines(settings, store, run_id, as_of, supply.open_orders)
         auto = auto_approved(store, proposed)
         if not auto:
             return []

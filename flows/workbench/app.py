@@ -14,6 +14,7 @@ multipart parser is needed. One run store is opened for the application's lifeti
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import getpass
 import hmac
 from collections.abc import AsyncIterator, Callable
@@ -38,6 +39,7 @@ from flows.storage.orderbook import OrderBook
 from flows.storage.store import RunStore
 from flows.workbench.security import COOKIE, Credentials, Session, Sessions, same_origin
 from flows.workbench.views import EXPLANATION_COLUMNS, overview, supplier_page
+from replenishment.messages import render_frame
 
 __all__ = ["EXCEPTION_LABELS", "STATUS_LABELS", "create_app"]
 
@@ -104,6 +106,12 @@ class _Context:
         response = HTMLResponse(html)
         _set_cookie(response, token)
         return response
+
+
+def _spoken(frame: pd.DataFrame, lang: Language) -> pd.DataFrame:
+    """Alerts or exceptions with their sentences written again in the page's language (the
+    store keeps them in the run's; the message id and parameters give either)."""
+    return render_frame(frame, lang.translations.gettext)
 
 
 def _kind(kind: str) -> str:
@@ -182,6 +190,9 @@ def create_app(settings: Settings, credentials: Credentials | None = None) -> St
     async def home(request: Request, token: str, session: Session) -> Response:
         assert ctx.store is not None
         view = await run_in_threadpool(overview, ctx.store)
+        lang = ctx.lang(session)
+        view = dataclasses.replace(view, alerts=_spoken(view.alerts, lang),
+                                   exceptions=_spoken(view.exceptions, lang))
         return ctx.render(request, token, session, "overview.html", view=view)
 
     async def supplier(request: Request, token: str, session: Session) -> Response:
@@ -191,6 +202,7 @@ def create_app(settings: Settings, credentials: Credentials | None = None) -> St
         if view is None:
             return PlainTextResponse(ctx.lang(session).gettext(
                 "No supplier {supplier} in today's plan.", supplier=name), status_code=404)
+        view = dataclasses.replace(view, exceptions=_spoken(view.exceptions, ctx.lang(session)))
         return ctx.render(request, token, session, "supplier.html", view=view,
                           explained=EXPLANATION_COLUMNS)
 
