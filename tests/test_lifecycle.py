@@ -176,6 +176,10 @@ def test_without_auto_approval_a_run_sends_nothing_and_proposes_every_line(brand
                                      zip(lines["supplier"], lines["line_no"], strict=True)}
     assert sent_orders(brand.outbox) == {}
     assert [r.status for r in outcome.notices.suppliers] == []
+    code, out, _ = cli("approve", "--config", str(brand.config))  # no selection: a listing
+    assert code == 0 and f"Lines awaiting approval: {len(lines)}" in out
+    assert all(line in out for line in lines["line_id"])
+    assert set(brand.lines()["status"]) == {"proposed"}
 
 
 def test_only_the_approved_supplier_receives_its_po_with_the_edited_quantity(
