@@ -56,6 +56,25 @@ def _delays(rng: np.random.Generator, count: int) -> NDArray[np.int64]:
     return np.minimum(days, MAX_DELAY).astype(np.int64)
 
 
+def _grouped_units(units: dict[str, NDArray[np.int64]], n_skus: int, n_days: int
+                   ) -> dict[str, NDArray[np.int64]]:
+    """Returned units summed per (arrival, sale, sku, channel), in that sort order.
+
+    ``units`` holds one entry per returned unit (``sale``, ``arrival``, ``sku``,
+    ``channel``, ``restocked`` 0/1). One integer key per unit and ``np.unique`` give the
+    same rows as a sorted pandas group-by at a fraction of its cost (10,000 SKUs: ~20
+    million units; the group-by took 1.6 s of the 2,500-SKU brand's 13.6 s)."""
+    key = units["arrival"] * n_days + units["sale"]
+    key = (key * n_skus + units["sku"]) * len(CHANNELS) + units["channel"]
+    uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    restocked = np.bincount(inverse, weights=units["restocked"], minlength=len(uniq))
+    rest, channel = np.divmod(uniq, len(CHANNELS))
+    rest, sku = np.divmod(rest, n_skus)
+    arrival, sale = np.divmod(rest, n_days)
+    return {"sale": sale, "arrival": arrival, "sku": sku, "channel": channel,
+            "units": counts.astype(np.int64), "restocked": restocked.astype(np.int64)}
+
+
 def make_returns(rng: np.random.Generator, sold: NDArray[np.int64],
                  skus: pd.Index, dates: pd.DatetimeIndex, as_of_day: int) -> Returns:
     """Returns of ``sold`` (sku, channel, day: units sold in the history, true demand
@@ -70,19 +89,16 @@ def make_returns(rng: np.random.Generator, sold: NDArray[np.int64],
     arrival = unit_day + _delays(rng, len(unit_day))
     kept = rng.random(len(unit_day)) < restockable[unit_sku, unit_channel]
     inside = arrival < len(dates)
-    units = pd.DataFrame({"sale": unit_day[inside], "arrival": arrival[inside],
-                          "sku": unit_sku[inside], "channel": unit_channel[inside],
-                          "restocked": kept[inside].astype(np.int64)})
-    grouped = units.groupby(["arrival", "sale", "sku", "channel"], as_index=False,
-                            sort=True).agg(units=("restocked", "size"),
-                                           restocked=("restocked", "sum"))
+    grouped = _grouped_units({"sale": unit_day[inside], "arrival": arrival[inside],
+                              "sku": unit_sku[inside], "channel": unit_channel[inside],
+                              "restocked": kept[inside].astype(np.int64)}, n_skus, len(dates))
     truth = pd.DataFrame({
-        "sale_date": dates[grouped["sale"].to_numpy()],
-        "date": dates[grouped["arrival"].to_numpy()],
-        "sku": skus.to_numpy()[grouped["sku"].to_numpy()],
-        "channel": np.asarray(CHANNELS)[grouped["channel"].to_numpy()],
-        "units": grouped["units"].to_numpy(dtype=np.int64),
-        "restocked": grouped["restocked"].to_numpy(dtype=np.int64),
+        "sale_date": dates[grouped["sale"]],
+        "date": dates[grouped["arrival"]],
+        "sku": skus.to_numpy()[grouped["sku"]],
+        "channel": np.asarray(CHANNELS)[grouped["channel"]],
+        "units": grouped["units"],
+        "restocked": grouped["restocked"],
     })
     known = truth[truth["date"] <= dates[as_of_day]]
     table = pd.DataFrame({
