@@ -27,15 +27,18 @@ from forecasting.contract import (
     at_least,
     empty_table,
     greater_than,
+    one_of,
     parse_demand_tables,
     parse_table,
 )
+from replenishment.pools import POOL_KINDS, warehouse_problems
 
 __all__ = [
     "PLANNING_TABLES",
     "SUPPLIER_CLOSURES",
     "SUPPLY_TABLES",
     "TABLE_NAMES",
+    "WAREHOUSES",
     "Dataset",
     "SupplyData",
     "parse_dataset",
@@ -103,6 +106,7 @@ OPEN_ORDERS = TableSpec(
                           limit=UNITS_LIMIT),
         "eta": ColumnSpec("date", required=True),
         "po_id": ColumnSpec("str"),
+        "warehouse": ColumnSpec("str"),
     },
 )
 COMMITMENTS = TableSpec(
@@ -132,9 +136,32 @@ four weeks): an empty ``supplier`` means every supplier; ``works_makeup_days`` 1
 factory opens on the statutory make-up workdays (``events`` of kind ``workday``) inside the
 span (a factory closing for the statutory holiday only). See :mod:`replenishment.closures`."""
 
+WAREHOUSES = TableSpec(
+    "warehouses",
+    {
+        "warehouse": ColumnSpec("str", required=True),
+        "pool": ColumnSpec("str"),
+        "kind": ColumnSpec("str", checks=(one_of(*POOL_KINDS),)),
+        "channels": ColumnSpec("str"),
+        "inbound_weekdays": ColumnSpec("str"),
+        "transfer_lead_time_days": ColumnSpec("float", checks=(at_least(0),),
+                                              limit=DAYS_LIMIT),
+        "transfer_cost_per_unit": ColumnSpec("float", checks=(at_least(0),),
+                                             limit=MONEY_LIMIT),
+    },
+    unique=("warehouse",),
+)
+"""Channel stock pools (optional): each warehouse of ``inventory`` (and ship-to of
+``open_orders``) with the pool it belongs to (default: itself), its kind (``own`` or
+``platform``: JD FBP, Cainiao; stock never leaves a platform pool), the channels its pool
+serves (``tmall,douyin``; the first row's pool also serves every channel no row names), the
+weekdays it books inbound deliveries (``Tue,Thu``, ``2,4`` or ``周二,周四``; empty: any day),
+and the lead time and cost per unit of moving stock into it from another pool (empty: no
+transfers into it). Pool settings are given once per pool. See :mod:`replenishment.pools`."""
+
 SUPPLY_TABLES: dict[str, TableSpec] = {
     spec.name: spec for spec in (PRODUCTS, SUPPLIERS, INVENTORY, OPEN_ORDERS, COMMITMENTS,
-                                 SUPPLIER_CLOSURES)
+                                 SUPPLIER_CLOSURES, WAREHOUSES)
 }
 PLANNING_TABLES = ("sales", "products", "suppliers", "inventory")
 TABLE_NAMES = (*DEMAND_TABLES, *SUPPLY_TABLES)
@@ -151,6 +178,7 @@ class SupplyData:
     commitments: pd.DataFrame = field(default_factory=lambda: empty_table(COMMITMENTS))
     supplier_closures: pd.DataFrame = field(
         default_factory=lambda: empty_table(SUPPLIER_CLOSURES))
+    warehouses: pd.DataFrame = field(default_factory=lambda: empty_table(WAREHOUSES))
 
 
 @dataclass(frozen=True)
@@ -213,6 +241,21 @@ def _cross_checks(data: Dataset, sources: Mapping[str, str]) -> list[Problem]:
             if table in sources:
                 problems += _unknown(frame, "supplier", suppliers, sources[table],
                                      known_supplier)
+    if "warehouses" in sources:
+        problems += _pool_checks(data, sources)
+    return problems
+
+
+def _pool_checks(data: Dataset, sources: Mapping[str, str]) -> list[Problem]:
+    """The warehouses table's own rules, and warehouses of ``inventory`` and ``open_orders``
+    it must list (a stock row of an unlisted warehouse would serve no channel)."""
+    supply = data.supply
+    problems = warehouse_problems(supply.warehouses, sources["warehouses"])
+    known = set(supply.warehouses["warehouse"].dropna())
+    listed = "a warehouse listed in warehouses"
+    for table, frame in (("inventory", supply.inventory), ("open_orders", supply.open_orders)):
+        if table in sources:
+            problems += _unknown(frame, "warehouse", known, sources[table], listed)
     return problems
 
 

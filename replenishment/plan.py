@@ -37,9 +37,9 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from forecasting.contract import DataContractError, Problem
+from forecasting.contract import DataContractError, DemandData, Problem
 from forecasting.scenarios import DemandScenarios
-from replenishment.alerts import ORDERABLE, build_alerts
+from replenishment.alerts import ORDERABLE, SEVERITIES, build_alerts
 from replenishment.closures import closed_days, makeup_workdays
 from replenishment.config import PlanningConfig
 from replenishment.contract import Dataset, SupplyData
@@ -66,7 +66,25 @@ from replenishment.plan_alerts import (
     moq_capacity_alerts,
     unplanned_alerts,
 )
-from replenishment.projection import PlanForecast, expected_daily_demand, scenario_offset
+from replenishment.pools import (
+    TRANSFER_COLUMNS,
+    Pool,
+    PoolFold,
+    StockPools,
+    apply_transfers,
+    fold_pools,
+    keep_cheaper,
+    propose_transfers,
+    stock_pools,
+    transfer_table,
+    unfold,
+)
+from replenishment.projection import (
+    PlanForecast,
+    expected_daily_demand,
+    scenario_offset,
+    stable_id,
+)
 from replenishment.returns import restock_by_day, restocked_receipts
 from replenishment.timeline import (
     TimelineInputs,
@@ -137,6 +155,8 @@ class PlanResult:
     unplanned: list[str] = field(default_factory=list)
     launches: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LAUNCH_COLUMNS))
     changes: pd.DataFrame | None = None
+    transfers: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=TRANSFER_COLUMNS))
 
     def orders_by_supplier(self) -> dict[str, pd.DataFrame]:
         """Order lines per supplier that receives an order."""
@@ -260,7 +280,8 @@ def _closed(items: pd.DataFrame, supply: SupplyData, events: pd.DataFrame | None
 def _phased(items: pd.DataFrame, scenarios: DemandScenarios, inputs_channel: pd.DataFrame,
             supply: SupplyData, as_of: pd.Timestamp, config: PlanningConfig,
             events: pd.DataFrame | None = None,
-            returns: pd.DataFrame | None = None) -> _Phased:
+            returns: pd.DataFrame | None = None,
+            transfers: pd.DataFrame | None = None) -> _Phased:
     frame = prepare_items(items, config)
     items = items.assign(service_level=frame["service_level"].to_numpy())
     if "abc_class" in frame:
@@ -277,6 +298,8 @@ def _phased(items: pd.DataFrame, scenarios: DemandScenarios, inputs_channel: pd.
     skus = pd.Index(items["sku"])
     receipts = receipts_by_day(_open_receipts(supply.open_orders), skus, as_of, days)
     incoming = receipts + restock_by_day(returns, skus, as_of, days)  # customer returns
+    if transfers is not None:  # stock moved in from another pool
+        incoming = incoming + receipts_by_day(transfers, skus, as_of, days)
     firm = firm_needs(inputs, scenarios, offset, incoming, config)
     fill_rate = config.service_target == "fill_rate"
     target = target_need(firm.need, inputs.level, firm.cover.mean(axis=1), fill_rate)
@@ -409,6 +432,169 @@ def _review_order_dates(phased: _Phased, as_of: pd.Timestamp) -> np.ndarray:
         offsets.shape)
 
 
+@dataclass(frozen=True)
+class _Moved:
+    """The transfers a run proposes (:data:`TRANSFER_COLUMNS`) and their arrivals in the
+    short pools (``sku, date, qty`` by row key; None: none)."""
+
+    table: pd.DataFrame
+    arriving: pd.DataFrame | None
+
+
+def _firm(phased: _Phased, column: str) -> pd.Series:
+    """A column of the firm order per row key (``qty``, ``line_value``)."""
+    return pd.Series(phased.decision.plan.items[column].to_numpy(float),
+                     index=pd.Index(phased.items["sku"]))
+
+
+def _pooled(fold: PoolFold, supply: SupplyData, as_of: pd.Timestamp, config: PlanningConfig,
+            events: pd.DataFrame | None, pools: StockPools) -> tuple[_Phased, _Moved]:
+    """The plan per (SKU, pool), with the transfers that cost less than the purchases they
+    avoid (:mod:`replenishment.pools`: at most three plans, each dropping the transfers
+    into a pool where they did not pay)."""
+    supply = replace(supply, open_orders=fold.open_orders)
+
+    def run(items: pd.DataFrame, arriving: pd.DataFrame | None) -> _Phased:
+        return _phased(items, fold.scenarios, fold.channel, supply, as_of, config, events,
+                       fold.returns, arriving)
+
+    first = run(fold.items, None)
+    kept = propose_transfers(first.items, first.decision.target, _firm(first, "qty").to_numpy(),
+                             firm_arrival(first.inputs)[0], first.final.daily_lost, pools)
+    while not kept.empty:
+        items, arriving = apply_transfers(fold.items, kept, as_of)
+        phased = run(items, arriving)
+        cheaper = keep_cheaper(kept, _firm(first, "line_value"), _firm(phased, "line_value"))
+        if len(cheaper) == len(kept):
+            table = transfer_table(kept, fold.items, _firm(first, "qty"), _firm(phased, "qty"),
+                                   as_of)
+            return phased, _Moved(table, arriving)
+        kept = cheaper
+    return first, _Moved(pd.DataFrame(columns=TRANSFER_COLUMNS), None)
+
+
+def _sku_weeks(projected: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """The order forecast per (SKU, pool) summed per SKU (a week is frozen when it is for
+    any of its pools)."""
+    frame = unfold(projected, items).drop(columns="warehouse")
+    keys = ["supplier", "sku", "week"]
+    how = {c: ("max" if c == "frozen" else "first" if c == "days" else "sum")
+           for c in projected.columns if c not in keys}
+    return frame.groupby(keys, as_index=False, sort=True).agg(how)[list(projected.columns)]
+
+
+def _sku_rows(items: pd.DataFrame) -> pd.DataFrame:
+    """One row per SKU (its first pool's) under its own code."""
+    if "item_sku" not in items:
+        return items
+    return items.drop_duplicates("item_sku").assign(sku=lambda f: f["item_sku"])
+
+
+def _with(receipts: pd.DataFrame, more: pd.DataFrame | None) -> pd.DataFrame:
+    return receipts if more is None else pd.concat([receipts, more], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class _AlertContext:
+    """What the alerts of every pool read besides their rows; frames by row key."""
+
+    demand: DemandData
+    exceptions: pd.DataFrame
+    orders: pd.DataFrame
+    shared: list[pd.DataFrame]  # SKU-level plan alerts: moq, unplanned, launch, freshness
+    planned: pd.DataFrame
+    data_quality: pd.DataFrame | None
+    open_orders: pd.DataFrame
+    restocks: pd.DataFrame
+    as_of: pd.Timestamp
+    config: PlanningConfig
+
+
+def _alerts(phased: _Phased, items: pd.DataFrame, scenarios: DemandScenarios,
+            context: _AlertContext, pools: StockPools | None) -> pd.DataFrame:
+    """The run's alerts: once, or per pool (each with its stock, demand, orders and the
+    events and data of its channels; SKU-level alerts with the main pool), most severe and
+    valuable first."""
+    if pools is None:
+        return _view_alerts(phased, items, scenarios, context, None, None)
+    parts = [_view_alerts(phased, items, scenarios, context, pools, p) for p in pools.pools]
+    out = pd.concat([p for p in parts if not p.empty] or parts, ignore_index=True)
+    rank = out["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+    order = np.lexsort((out["alert_id"], -out["value_at_risk"].to_numpy(float),
+                        rank.to_numpy()))
+    return out.iloc[order].reset_index(drop=True)
+
+
+def _view_alerts(phased: _Phased, items: pd.DataFrame, scenarios: DemandScenarios,
+                 context: _AlertContext, pools: StockPools | None,
+                 pool: Pool | None) -> pd.DataFrame:
+    """The alerts of one pool (``pool`` None: the one pool of a run without a mapping)."""
+    main = pool is None or pools is None or pool.name == pools.main.name
+    mask = (np.ones(len(items), bool) if pool is None
+            else (items["warehouse"] == pool.name).to_numpy())
+    view = _View(items, mask, pool)
+    own = [cut_alerts(view.rows(phased.lines), view.items(), phased.capacity,
+                      phased.suppliers),
+           *(context.shared[:1] if main else []),
+           build_ahead_alerts(view.items(), phased.built.ahead[mask],
+                              phased.built.short[mask],
+                              _review_order_dates(phased, context.as_of)[mask], context.as_of),
+           *(context.shared[1:] if main else [])]
+    own = [a for a in own if not a.empty]
+    demand, as_of = context.demand, context.as_of
+    alerts = build_alerts(
+        view.items(), view.scenarios(scenarios), view.rows(context.open_orders),
+        view.rows(context.planned), view.served(demand.promotions, pools),
+        view.served(demand.livestreams, pools),
+        context.exceptions if main else context.exceptions.iloc[0:0], as_of, context.config,
+        pd.concat(own, ignore_index=True) if own else None,
+        data_quality=(None if context.data_quality is None
+                      else view.served(context.data_quality, pools)),
+        events=view.served(demand.events, pools),
+        firm_orders=view.rows(context.orders)[["sku", "qty"]],
+        restocks=view.rows(context.restocks))
+    if pool is None or alerts.empty:
+        return alerts
+    ids = [stable_id(a, pool.name) for a in alerts["alert_id"]]
+    return alerts.assign(alert_id=ids, warehouse=pool.name)
+
+
+@dataclass(frozen=True)
+class _View:
+    """One pool's rows under their SKU codes (``pool`` None: every row, as they are)."""
+
+    all_items: pd.DataFrame
+    mask: np.ndarray
+    pool: Pool | None
+
+    def items(self) -> pd.DataFrame:
+        return self.rows(self.all_items)
+
+    def rows(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows of ``frame`` keyed by a row of this pool, under their SKU codes."""
+        if self.pool is None:
+            return frame
+        items = self.all_items[self.mask]
+        codes = dict(zip(items["sku"], items["item_sku"], strict=True))
+        part = frame[frame["sku"].isin(codes.keys())]
+        return part.assign(sku=part["sku"].map(codes)).reset_index(drop=True)
+
+    def scenarios(self, scenarios: DemandScenarios) -> DemandScenarios:
+        if self.pool is None:
+            return scenarios
+        codes = pd.Index(self.all_items.loc[self.mask, "item_sku"])
+        return DemandScenarios(codes, scenarios.dates, scenarios.paths[self.mask])
+
+    def served(self, frame: pd.DataFrame, pools: StockPools | None) -> pd.DataFrame:
+        """Rows of a channel table this pool serves (rows for no channel: every pool)."""
+        if self.pool is None or pools is None or "channel" not in frame:
+            return frame
+        channel = frame["channel"]
+        blank = channel.isna() | (channel.astype(str).str.strip() == "")
+        mine = pools.of_channels(channel.fillna("")) == self.pool.name
+        return frame[blank | mine].reset_index(drop=True)
+
+
 def plan(
     dataset: Dataset,
     forecast: ForecastLike,
@@ -459,8 +645,18 @@ def _plan(dataset: Dataset, forecast: ForecastLike, config: PlanningConfig,
                                 lead_days)
     scenarios = launched.scenarios
     items, unplanned = planning_items(supply, demand.sales, scenarios, as_of, config)
-    phased = _phased(items, scenarios, inputs.channel, supply, as_of, config, demand.events,
-                     getattr(forecast, "returns", None))
+    returns = getattr(forecast, "returns", None)
+    pools = stock_pools(supply.warehouses)
+    moved = _Moved(pd.DataFrame(columns=TRANSFER_COLUMNS), None)
+    if pools is None:
+        phased = _phased(items, scenarios, inputs.channel, supply, as_of, config,
+                         demand.events, returns)
+    else:
+        fold = fold_pools(items, scenarios, inputs.channel, supply.inventory,
+                          supply.open_orders, returns, pools, as_of)
+        phased, moved = _pooled(fold, supply, as_of, config, demand.events, pools)
+        scenarios, returns = fold.scenarios, fold.returns
+        supply = replace(supply, open_orders=fold.open_orders)
     items = phased.items.assign(safety_stock=phased.lines["safety_stock"].to_numpy())
     orders = _order_rows(phased, as_of)
     scheduled, planned = _daily_receipts(phased)
@@ -468,32 +664,35 @@ def _plan(dataset: Dataset, forecast: ForecastLike, config: PlanningConfig,
     projected = projected_order_forecast(items, scheduled, planned, final.daily_on_hand,
                                          final.daily_demand, final.daily_lost, as_of,
                                          config.order_forecast_weeks)
+    if pools is not None:  # suppliers and their commitments see SKU totals
+        projected = _sku_weeks(projected, items)
     exceptions = cpfr_exceptions(projected, supply.commitments, inputs.sku, previous,
                                  demand.sales, supply.products, as_of, config)
-    own = [
-        cut_alerts(phased.lines, items, phased.capacity, phased.suppliers),
-        moq_capacity_alerts(items, phased.capacity, phased.suppliers, as_of),
-        build_ahead_alerts(items, phased.built.ahead, phased.built.short,
-                           _review_order_dates(phased, as_of), as_of),
+    shared = [
+        moq_capacity_alerts(_sku_rows(items), phased.capacity, phased.suppliers, as_of),
         unplanned_alerts(supply.products, {**launched.unplannable, **{
             s: Message("no_forecast", {"sku": s}) for s in unplanned
             if s not in launched.unplannable}}, "unplanned", as_of),
         unplanned_alerts(supply.products, launched.late, "launch", as_of),
         freshness_alerts(demand.sales, as_of, config),
     ]
-    own = [a for a in own if not a.empty]
-    # Open orders keep their PO number and supplier: an alert's action may name them.
-    alerts = build_alerts(items, scenarios, supply.open_orders.rename(columns={"eta": "date"}),
-                          _planned_orders(phased, as_of), demand.promotions,
-                          demand.livestreams, exceptions, as_of, config,
-                          pd.concat(own, ignore_index=True) if own else None,
-                          data_quality=getattr(forecast, "data_quality", None),
-                          events=demand.events, firm_orders=orders[["sku", "qty"]],
-                          restocks=restocked_receipts(getattr(forecast, "returns", None),
-                                                      as_of))
+    context = _AlertContext(
+        demand=demand, exceptions=exceptions, orders=orders, shared=shared,
+        planned=_planned_orders(phased, as_of), data_quality=getattr(forecast, "data_quality",
+                                                                    None),
+        # Open orders keep their PO number and supplier: an alert's action may name them.
+        open_orders=supply.open_orders.rename(columns={"eta": "date"}),
+        restocks=_with(restocked_receipts(returns, as_of), moved.arriving),
+        as_of=as_of, config=config)
+    alerts = _alerts(phased, items, scenarios, context, pools)
+    levels = _levels(phased)
+    if pools is not None:
+        orders = unfold(orders, items).sort_values(["supplier", "sku", "warehouse"]
+                                                   ).reset_index(drop=True)
+        levels = unfold(levels, items)
     return PlanResult(
         orders=orders, order_forecast=projected, exceptions=exceptions, alerts=alerts,
-        levels=_levels(phased), suppliers=phased.decision.plan.suppliers,
+        levels=levels, suppliers=phased.decision.plan.suppliers,
         report=phased.decision.plan.report, forecast=inputs.sku, unplanned=unplanned,
-        launches=launched.table,
+        launches=launched.table, transfers=moved.table,
     )
