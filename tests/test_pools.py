@@ -9,11 +9,16 @@ Demand is the same on every path (no uncertainty), so each need is exact.
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 from planning_data import AS_OF, Forecast, make_dataset, scenarios_from
 
+from flows.config import Settings
+from flows.pipeline.outputs import write_plan_outputs
 from forecasting.contract import DataContractError
 from replenishment import PlanningConfig
 from replenishment.plan import PlanResult, plan
@@ -168,3 +173,26 @@ def test_a_bad_warehouses_row_is_named_by_file_row_and_column() -> None:
            "served by one pool (row 2 gives it to pool 品牌仓)" in text
     with pytest.raises(DataContractError, match="one of own, platform"):
         _plan(stock, "品牌华东仓,,JD,,,,\n", {"jd": 1.0})
+
+
+def test_the_output_folder_holds_the_transfers_and_each_line_ships_to_its_pool(
+        tmp_path: Path) -> None:
+    """``transfers.csv`` in the run's language (调出仓, 调入仓...), and a supplier's purchase
+    order names the warehouse each line ships to."""
+    warehouses = "品牌华东仓,,own,tmall,,,\n京东FBP仓,,platform,jd,,2,1\n"
+    moved = _plan(_LONG_AND_SHORT, warehouses, {"tmall": 5.0, "jd": 10.0})
+    empty = pd.DataFrame()
+    forecast = SimpleNamespace(channel=empty, sku=empty, data_quality=empty, returns=empty)
+    summary = {"as_of": "2025-03-02"}
+    write_plan_outputs(moved, forecast, tmp_path, summary,  # type: ignore[arg-type]
+                       Settings(locale="zh_CN"))
+    table = pd.read_csv(tmp_path / "transfers.csv", dtype=str)
+    assert table[["商品编码", "调出仓", "调入仓", "数量（件）", "调拨费用", "免采购金额"]
+                 ].values.tolist() == [["P1", "品牌华东仓", "京东FBP仓", "150", "150.0",
+                                        "1400.0"]]
+    bought = _plan(_LONG_AND_SHORT, warehouses.replace(",2,1", ",2,10"),
+                   {"tmall": 5.0, "jd": 10.0})
+    write_plan_outputs(bought, forecast, tmp_path / "en", summary)  # type: ignore[arg-type]
+    assert pd.read_csv(tmp_path / "en" / "transfers.csv").empty
+    order = pd.read_csv(tmp_path / "en" / "orders" / "S1.csv", dtype=str)
+    assert order[["sku", "qty", "ship_to"]].values.tolist() == [["P1", "70", "京东FBP仓"]]

@@ -9,7 +9,8 @@ What a supplier receives is not what a planner reads. Decisions:
   of the same day revises the same PO instead of issuing a new one. Lines are numbered 1..n.
 * Lines carry SKU, the supplier's own code (``supplier_sku`` in products, when given), name,
   quantity in units and in cases, unit cost, amount, requested delivery date (the plan's
-  expected arrival) and ship-to (``purchase_orders.ship_to``).
+  expected arrival) and ship-to (``purchase_orders.ship_to``; with stock pools, the warehouse
+  the line ships to).
 * Internal stock fields (on hand, on order, safety stock, reorder point, inventory position,
   projected stock) are left out unless the supplier is listed in
   ``purchase_orders.share_stock_with`` (CPFR partners who get them by choice).
@@ -104,6 +105,13 @@ def _cases(qty: pd.Series, case_pack: pd.Series) -> pd.Series:
     return cases.astype("Int64") if (whole == whole.round()).all() else cases
 
 
+def _ship_to(lines: pd.DataFrame, options: PurchaseOrderSettings) -> pd.Series | str:
+    """Each line's pool warehouse when the plan has stock pools, else the configured ship-to."""
+    if "warehouse" not in lines:
+        return options.ship_to
+    return lines["warehouse"].astype(str)
+
+
 def build_purchase_order(
     supplier: str, lines: pd.DataFrame, forecast: pd.DataFrame, *, as_of: date,
     products: pd.DataFrame | None = None, options: PurchaseOrderSettings | None = None,
@@ -122,7 +130,7 @@ def build_purchase_order(
         "qty": kept["qty"], "case_pack": kept["case_pack"],
         "cases": _cases(kept["qty"], kept["case_pack"]), "unit_cost": kept["unit_cost"],
         "amount": kept["line_value"], "order_date": kept["order_date"],
-        "requested_delivery": kept["expected_arrival"], "ship_to": options.ship_to,
+        "requested_delivery": kept["expected_arrival"], "ship_to": _ship_to(kept, options),
     }, columns=list(ORDER_COLUMNS))
     if share:
         for column in SHARED_COLUMNS:
