@@ -286,8 +286,11 @@ class EnginePolicy:
         sales = pd.concat([self._history, simulated], ignore_index=True) if days else (
             self._history)
         demand = self.dataset.demand
+        # Presale deposits are known demand: each review sees those paid by its eve. Returns
+        # are left out: the replay's world does not send units back to stock.
         return DemandData(sales.reset_index(drop=True), demand.promotions, demand.livestreams,
-                          demand.events, demand.prices).until(state.date - pd.Timedelta(days=1))
+                          demand.events, demand.prices, demand.presales,
+                          ).until(state.date - pd.Timedelta(days=1))
 
     def _forecast_for(self, state: ReviewState, demand: DemandData) -> ForecastLike:
         made_at = state.review - state.review % self.forecast_every

@@ -477,3 +477,29 @@ def test_start_state_is_the_truths_evening_or_the_datas_own_state(
     assert own.stock is not None and own.stock.sum() == dataset.supply.inventory["on_hand"].sum()
     unknown = start_state(dataset, Truth(), START)
     assert unknown.stock is None and unknown.open_orders is None
+
+
+def test_each_review_forecasts_with_the_presale_deposits_paid_by_its_eve(
+    brand_dataset: tuple[Dataset, pd.DataFrame, pd.Series],
+) -> None:
+    """Deposits are known demand (issue 14): the replay's forecasts see those paid by the
+    evening before each review, and none paid later."""
+    dataset, demand, _ = brand_dataset
+    deposits = dataset.demand.presales
+    assert not deposits.empty, "the sample brand takes Double 11 deposits from 10-20"
+    seen: dict[pd.Timestamp, pd.DataFrame] = {}
+
+    def recording(known: DemandData, as_of: pd.Timestamp,
+                  products: pd.DataFrame) -> ForecastLike:
+        seen[as_of] = known.presales
+        return recent_mean_forecast(known, as_of, products)
+
+    settings = SimulationSettings(warmup_days=0, cover_days_grid=(21,), reorder_days_grid=(14,))
+    simulate(dataset, demand, pd.Timestamp("2026-10-19"), pd.Timestamp("2026-10-31"),
+             recording, settings=settings)
+    assert sorted(seen) == [pd.Timestamp("2026-10-18"), pd.Timestamp("2026-10-25")]
+    assert seen[pd.Timestamp("2026-10-18")].empty  # the presale opens on 10-20
+    known = seen[pd.Timestamp("2026-10-25")]
+    expected = deposits[deposits["deposit_start"] <= pd.Timestamp("2026-10-25")]
+    assert len(known) == len(expected) > 0
+    assert known["deposit_units"].sum() == pytest.approx(expected["deposit_units"].sum())
