@@ -22,7 +22,8 @@ channel, as before. With one (:data:`replenishment.contract.WAREHOUSES`), decisi
   review they land on the same weekday.
 * **Transfers** (:func:`propose_transfers`): a pool whose firm order buys (the *short* pool)
   takes stock from a pool of the same SKU that has more than its own target over its firm
-  order's coverage window (the *long* pool: ``-q*`` units spare) when transfers into the short
+  order's coverage window (the *long* pool: ``-q*`` units spare, at most its stock on hand:
+  units still on their way cannot leave) when transfers into the short
   pool are set (``transfer_lead_time_days``, ``transfer_cost_per_unit``), they arrive no later
   than the purchase would, and the long pool is the brand's own (``kind`` ``own``: stock never
   leaves a JD or Cainiao warehouse). It moves what the short pool needs until the end of its
@@ -376,7 +377,9 @@ def propose_transfers(items: pd.DataFrame, target: np.ndarray, ordered: np.ndarr
     firm order's day) per row of ``items``, ``daily_lost`` per row and day."""
     named = pools.named()
     kind = items["warehouse"].map(lambda w: named[w].kind).to_numpy()
-    spare = np.where(kind == "own", np.floor(np.maximum(-target, 0.0)), 0.0)
+    # Spare: above the target, and on the shelf today (receipts due later cannot leave).
+    held = items["on_hand"].to_numpy(float)
+    spare = np.where(kind == "own", np.floor(np.minimum(np.maximum(-target, 0.0), held)), 0.0)
     moves = []
     for _, part in items.groupby("item_sku", sort=True):
         rows = part.index.to_numpy()

@@ -196,3 +196,15 @@ def test_the_output_folder_holds_the_transfers_and_each_line_ships_to_its_pool(
     assert pd.read_csv(tmp_path / "en" / "transfers.csv").empty
     order = pd.read_csv(tmp_path / "en" / "orders" / "S1.csv", dtype=str)
     assert order[["sku", "qty", "ship_to"]].values.tolist() == [["P1", "70", "京东FBP仓"]]
+
+
+def test_units_still_on_their_way_are_not_spare() -> None:
+    """The brand's pool holds nothing but expects 1,000 tomorrow (an open order shipping to
+    品牌华东仓): long on paper, but nothing can leave today. JD's pool buys its 70."""
+    tables = {**_TABLES, "inventory": "sku,warehouse,on_hand\nP1,品牌华东仓,0\n",
+              "open_orders": "sku,supplier,qty,eta,warehouse\nP1,S1,1000,2025-03-04,品牌华东仓\n",
+              "warehouses": _HEADER + "品牌华东仓,,own,tmall,,,\n京东FBP仓,,platform,jd,,2,1\n"}
+    result = plan(make_dataset(**tables), _forecast({"tmall": 5.0, "jd": 10.0}),
+                  PlanningConfig(), AS_OF)
+    assert result.transfers.empty
+    assert result.orders[["warehouse", "qty"]].values.tolist() == [["京东FBP仓", 70]]

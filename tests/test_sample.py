@@ -116,7 +116,7 @@ def test_written_brand_passes_the_contract(brand: SampleBrand, tmp_path: Path) -
     raw = read_folder(folder)
     assert set(raw) == {"sales", "products", "suppliers", "inventory", "open_orders",
                         "promotions", "livestreams", "events", "prices", "commitments",
-                        "presales", "returns"}
+                        "presales", "returns", "warehouses"}
     data = parse_dataset(raw, require=("sales", "products", "suppliers", "inventory"))
     sales = data.demand.sales
     assert set(sales["channel"]) == set(CHANNELS)
@@ -234,8 +234,12 @@ def test_stock_moves_only_by_receipts_and_sales(brand: SampleBrand, truth: pd.Da
 
 def test_inventory_and_open_orders_match_the_simulation(brand: SampleBrand) -> None:
     last = brand.stock[brand.stock["date"] == brand.as_of].set_index("sku")["on_hand"]
-    inventory = brand.tables["inventory"].set_index("sku")["on_hand"]
+    # The stock is split between the brand's and the platforms' warehouses; it adds up.
+    inventory = brand.tables["inventory"].groupby("sku", sort=False)["on_hand"].sum()
     assert inventory.equals(last.reindex(inventory.index).astype(float))
+    pools = brand.tables["inventory"].groupby("warehouse")["on_hand"].sum()
+    assert set(pools.index) == {"华东仓", "京东FBP仓", "菜鸟仓"}
+    assert (pools > 0).all()
     orders = brand.tables["open_orders"].merge(brand.tables["products"], on="sku",
                                                suffixes=("", "_product"))
     assert len(orders) > 0

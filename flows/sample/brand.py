@@ -26,6 +26,7 @@ from flows.sample.tables import (
     stock_history,
     true_demand_table,
 )
+from flows.sample.warehouses import WAREHOUSES, split_inventory
 
 __all__ = [
     "CALENDAR_DAYS",
@@ -106,9 +107,9 @@ def generate_brand(seed: int = 0, skus: int = DEFAULT_SKUS, days: int = DEFAULT_
     first = as_of - pd.Timedelta(days=days - 1)
     dates = pd.date_range(first, periods=days + TRUTH_DAYS, freq="D")
     extended = pd.date_range(first, periods=days + TRUTH_DAYS + _ARRIVAL_SLACK_DAYS, freq="D")
-    # Streams 6 and 7 (presales, returns) were added later: spawning more children leaves
-    # the first six, and so every earlier table and the truth, unchanged.
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
+    # Streams 6, 7 and 8 (presales, returns, warehouses) were added later: spawning more
+    # children leaves the first six, and so every earlier table and the truth, unchanged.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
     calendar = build_calendar(extended)
     festival = calendar.festival[:, : len(dates)]
     catalog = make_catalog(streams[0], skus, first, days, len(dates))
@@ -143,6 +144,8 @@ def generate_brand(seed: int = 0, skus: int = DEFAULT_SKUS, days: int = DEFAULT_
     sold = np.concatenate([replay.sales, demand[:, :, days:]], axis=2)
     returns = make_returns(streams[7], sold, sku_index, dates, as_of_day)
     tables["presales"], tables["returns"] = presales.table, returns.table
+    tables["inventory"] = split_inventory(streams[8], tables["inventory"], catalog)
+    tables["warehouses"] = WAREHOUSES.copy()
     return SampleBrand(
         seed=seed, as_of=as_of, tables=tables,
         true_demand=true_demand_table(demand, sku_index, dates),
