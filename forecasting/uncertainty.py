@@ -19,12 +19,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import signal, stats
 
 from forecasting.scenarios import DemandScenarios
 
 __all__ = [
     "ALPHA_BOUNDS",
+    "PATH_DTYPE",
     "DependenceEstimate",
     "calibrate_location",
     "calibrate_scale",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 ALPHA_BOUNDS = (1e-3, 50.0)
+PATH_DTYPE = np.float32
+"""Storage type of the SKU sample paths (whole units; see :func:`sample_sku_paths`)."""
 _MIN_MU = 1e-6
 _SCALES = np.geomspace(0.05, 20.0, 41)
 
@@ -194,10 +197,15 @@ def sample_sku_paths(
     chunk: int = 200,
 ) -> DemandScenarios:
     """SKU-level sample paths from per-series means ``mu`` (n_series, horizon) and
-    dispersions ``alpha``; ``sku_codes[i]`` is the position in ``skus`` of series ``i``."""
+    dispersions ``alpha``; ``sku_codes[i]`` is the position in ``skus`` of series ``i``.
+
+    Paths are drawn per block of ``chunk`` SKUs and kept as float32 (whole units, exact up to
+    16.7 million per day): 300 SKUs x 500 paths x 140 days took 168 MB as float64, 10,000
+    SKUs x 161 days 6.4 GB. Each block's draws are summed over channels as integers before
+    they are stored; the same draws as before, in the same order."""
     rng = np.random.default_rng(seed)
     n_skus, horizon = len(skus), mu.shape[1]
-    paths = np.zeros((n_skus, n_paths, horizon))
+    paths = np.zeros((n_skus, n_paths, horizon), dtype=PATH_DTYPE)
     sigma = np.sqrt(np.log1p(np.clip(alpha, *ALPHA_BOUNDS)))
     rho, shared = dependence.rho, dependence.shared
     innovation = np.sqrt(1.0 - rho**2)
@@ -208,9 +216,13 @@ def sample_sku_paths(
         common = _ar1(rng, (len(block), n_paths, horizon), rho, innovation)
         own = _ar1(rng, (len(rows), n_paths, horizon), rho, innovation)
         z = np.sqrt(shared) * common[sku_codes[rows] - start] + np.sqrt(1 - shared) * own
+        del common, own
         s = sigma[rows][:, None, None]
-        rate = mu[rows][:, None, :] * np.exp(s * z - 0.5 * s**2)
-        draws = rng.poisson(rate).astype("float64")
+        z *= s
+        z -= 0.5 * s**2
+        rate = np.exp(z, out=z)
+        rate *= mu[rows][:, None, :]
+        draws = rng.poisson(rate)
         # rows are grouped by SKU: sum each SKU's channels in one reduction
         codes = sku_codes[rows]
         firsts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
@@ -220,7 +232,11 @@ def sample_sku_paths(
 
 def _ar1(rng: np.random.Generator, shape: tuple[int, int, int], rho: float,
          innovation: float) -> np.ndarray:
+    """Standard normal AR(1) paths along the last axis, ``z[t] = rho z[t-1] + innovation
+    e[t]``; one linear filter (the same arithmetic, bit for bit, as a loop over days, which
+    strode across memory and took 3.7 s of the default brand's 11 s of paths)."""
     z = rng.standard_normal(shape)
-    for t in range(1, shape[2]):
-        z[:, :, t] = rho * z[:, :, t - 1] + innovation * z[:, :, t]
+    if shape[2] > 1:
+        z[:, :, 1:] = signal.lfilter([innovation], [1.0, -rho], z[:, :, 1:], axis=2,
+                                     zi=rho * z[:, :, :1])[0]
     return z
