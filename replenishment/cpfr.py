@@ -413,6 +413,13 @@ def cpfr_exceptions(
 #   confirmed date (``due``), not the ordered one. Open lines the ERP's ``open_orders`` does
 #   not list yet (by ``po_id`` and SKU) are added to the next run's open orders, so that run
 #   plans around a shortfall or a slipped date instead of counting the units ordered.
+# * A line ships to a ``warehouse`` (its stock pool, with a ``warehouses`` table; missing
+#   without one) and comes back as an open order of that warehouse, so it lands in the pool
+#   it was bought for. One PO may hold a SKU for two warehouses: the ERP lists such a line
+#   when it names the same PO, SKU and warehouse (or no warehouse); a SKU on one line of its
+#   PO is listed by PO and SKU whatever warehouse the ERP names (it may name a warehouse of
+#   the pool rather than the pool). A reply naming such a SKU by PO and SKU is refused (which
+#   line?); it names the line by number or id.
 # * A line is *received* when its due date has come and the ERP does not list it as open: the
 #   inventory snapshot holds its units. Without PO numbers in ``open_orders`` a line cannot be
 #   told late from received; it is taken as received on its due date.
@@ -428,7 +435,7 @@ OPEN_STATUSES = ("sent", "confirmed", "partly_confirmed")
 REPLIED_STATUSES = ("confirmed", "partly_confirmed", "declined")
 ORDER_LINE_COLUMNS = [
     "po_id", "line_id", "line_no", "supplier", "sku", "qty", "delivery_date", "status",
-    "sent_at", "confirmed_qty", "confirmed_date",
+    "sent_at", "confirmed_qty", "confirmed_date", "warehouse",
 ]
 LINE_EXCEPTION_COLUMNS = [*EXCEPTION_COLUMNS, "po_id", "line_id", "gap", "gap_unit"]
 REPLY_COLUMNS = ("line_id", "po_number", "line", "sku", "confirmed_qty", "confirmed_date")
@@ -477,14 +484,29 @@ def _open_qty(lines: pd.DataFrame) -> pd.Series:
     return lines["confirmed_qty"].where(replied, lines["qty"]).astype(float)
 
 
+def _warehouse(frame: pd.DataFrame) -> pd.Series:
+    """Each row's warehouse as text, ``''`` for none (a frame without the column: none)."""
+    if "warehouse" not in frame:
+        return pd.Series("", index=frame.index, dtype=object)
+    where = frame["warehouse"]
+    return where.where(where.notna(), "").astype(str)
+
+
 def _listed(lines: pd.DataFrame, open_orders: pd.DataFrame) -> pd.Series:
-    """Whether the ERP's open orders list each line (same ``po_id`` and SKU)."""
+    """Whether the ERP's open orders list each line: same ``po_id``, SKU and warehouse, or
+    no warehouse on either side, or the SKU on one line of its PO (the section's
+    decisions)."""
     if open_orders.empty or "po_id" not in open_orders:
         return pd.Series(False, index=lines.index)
-    keys = set(zip(open_orders["po_id"].astype(str), open_orders["sku"].astype(str),
-                   strict=True))
-    return pd.Series([(str(p), str(s)) in keys for p, s in
-                      zip(lines["po_id"], lines["sku"], strict=True)], index=lines.index)
+    erp = pd.DataFrame({"po": open_orders["po_id"].astype(str),
+                        "sku": open_orders["sku"].astype(str), "wh": _warehouse(open_orders)})
+    pairs = set(zip(erp["po"], erp["sku"], strict=True))
+    exact = set(zip(erp["po"], erp["sku"], erp["wh"], strict=True))
+    po, sku, wh = lines["po_id"].astype(str), lines["sku"].astype(str), _warehouse(lines)
+    single = ~pd.DataFrame({"po": po, "sku": sku}).duplicated(keep=False)
+    listed = [(p, s) in pairs and (one or not w or (p, s, w) in exact or (p, s, "") in exact)
+              for p, s, w, one in zip(po, sku, wh, single, strict=True)]
+    return pd.Series(listed, index=lines.index)
 
 
 def received_lines(lines: pd.DataFrame, open_orders: pd.DataFrame,
@@ -501,16 +523,19 @@ def received_lines(lines: pd.DataFrame, open_orders: pd.DataFrame,
 def lifecycle_open_orders(lines: pd.DataFrame, open_orders: pd.DataFrame,
                           as_of: pd.Timestamp) -> pd.DataFrame:
     """``open_orders`` with the open lines it does not list yet (``sku, supplier, qty, eta,
-    po_id``): the confirmed quantity on the confirmed date once the supplier replied."""
+    po_id, warehouse``): the confirmed quantity on the confirmed date once the supplier
+    replied, in the warehouse the line ships to."""
     if lines.empty:
         return open_orders
     received = set(received_lines(lines, open_orders, as_of))
     keep = (lines["status"].isin(OPEN_STATUSES) & ~_listed(lines, open_orders)
             & ~lines["line_id"].isin(received) & (_open_qty(lines) > 0))
+    where = _warehouse(lines)[keep]
     added = pd.DataFrame({
         "sku": lines.loc[keep, "sku"].astype(str), "supplier": lines.loc[keep, "supplier"],
         "qty": _open_qty(lines)[keep], "eta": line_due(lines)[keep],
         "po_id": lines.loc[keep, "po_id"].astype(str),
+        "warehouse": [w if w else None for w in where],
     })
     if added.empty:
         return open_orders
@@ -611,14 +636,19 @@ def _reply_key(reply: pd.DataFrame, source: str) -> tuple[pd.Series, list[Proble
         "the purchase order line each row answers")]
 
 
-def _line_keys(lines: pd.DataFrame) -> dict[str, str]:
+def _line_keys(lines: pd.DataFrame) -> tuple[dict[str, str], dict[str, list[int]]]:
+    """Reply keys -> line id, and the (PO, SKU) keys naming more than one line (a SKU
+    shipped to two warehouses) -> their line numbers."""
     keys: dict[str, str] = {}
+    numbers: dict[str, list[int]] = {}
     for line, po, number, sku in zip(lines["line_id"], lines["po_id"], lines["line_no"],
                                      lines["sku"], strict=True):
         keys[f"id|{line}"] = str(line)
         keys[f"no|{po}|{int(number)}"] = str(line)
         keys[f"sku|{po}|{sku}"] = str(line)
-    return keys
+        numbers.setdefault(f"sku|{po}|{sku}", []).append(int(number))
+    twice = {key: sorted(n) for key, n in numbers.items() if len(n) > 1}
+    return {k: v for k, v in keys.items() if k not in twice}, twice
 
 
 def _reply_values(reply: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[Problem]]:
@@ -661,11 +691,16 @@ def match_replies(lines: pd.DataFrame, reply: pd.DataFrame, source: str,
     if problems:
         return pd.DataFrame(columns=["line_id", "confirmed_qty", "confirmed_date", "status"]), \
             problems
-    known, status = _line_keys(lines), lines.set_index("line_id")["status"].astype(str)
+    (known, twice), status = _line_keys(lines), lines.set_index("line_id")["status"].astype(str)
     matched: dict[str, int] = {}
     for i in reply.index[values["answered"].to_numpy(bool)]:
         row, line = int(i) + 2, known.get(keys[i])
-        if line is None:
+        if keys[i] in twice:
+            problems.append(Problem(source=source, row=row, value=keys[i].partition("|")[2],
+                                    expected=(
+                f"one line: this SKU is on lines {', '.join(map(str, twice[keys[i]]))} of "
+                "the PO (one per warehouse); name the line by its number or line_id")))
+        elif line is None:
             problems.append(Problem(source=source, row=row, value=keys[i].partition("|")[2],
                                     expected="a line of a purchase order in the run store"))
         elif status[line] not in (*OPEN_STATUSES, *REPLIED_STATUSES):

@@ -150,8 +150,12 @@ class StockPools:
         return channels.astype(str).map(serving).fillna(self.main.name)
 
     def of_warehouses(self, warehouses: pd.Series) -> pd.Series:
-        """The pool of each warehouse (the main pool for a row naming none)."""
-        return warehouses.map(dict(self.warehouse_pool)).fillna(self.main.name)
+        """The pool of each warehouse (the main pool for a row naming none). A pool's own
+        name is its pool too: the order book's open lines ship to the pool an order line
+        was planned for (``warehouse`` of the plan's orders), e.g. 品牌仓 of 华东仓 and
+        华南仓; a warehouse of that name wins."""
+        names = {**{pool.name: pool.name for pool in self.pools}, **self.warehouse_pool}
+        return warehouses.map(names).fillna(self.main.name)
 
 
 def _pool_names(frame: pd.DataFrame) -> pd.Series:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from flows.config import ApprovalSettings, Settings
+from flows.config import ApprovalSettings, PurchaseOrderSettings, Settings
 from flows.i18n import language, localized_messages
 from flows.outbound.delivery import DeliveryResult, deliver_supplier_orders
 from flows.outbound.notify.ledger import StoreLedger
@@ -39,7 +39,7 @@ from flows.outbound.purchase_order import (
     po_number,
     write_purchase_order,
 )
-from flows.storage.orderbook import LifecycleError, OrderBook
+from flows.storage.orderbook import LifecycleError, OrderBook, ship_to
 from flows.storage.store import RunStore
 from replenishment.cpfr import line_exceptions, received_lines
 
@@ -58,17 +58,20 @@ _SUPPLIER_COLUMNS = ("supplier", "name", "email")
 _PRODUCT_COLUMNS = ("sku", "name", "supplier_sku", "status")
 
 
-def auto_approval(orders: pd.DataFrame, rules: ApprovalSettings) -> dict[str, str]:
-    """SKU -> the rule that approves its proposed line: a trusted supplier, or an amount
-    below ``auto_approve_below`` (none when the config sets no rule)."""
-    approved: dict[str, str] = {}
+def auto_approval(orders: pd.DataFrame, rules: ApprovalSettings,
+                  ) -> dict[tuple[str, str], str]:
+    """(SKU, ship-to warehouse) -> the rule that approves its proposed line: a trusted
+    supplier, or the line's own amount below ``auto_approve_below`` (none when the config
+    sets no rule)."""
+    approved: dict[tuple[str, str], str] = {}
     trusted = set(rules.trusted_suppliers)
-    for sku, supplier, value in zip(orders["sku"].astype(str), orders["supplier"].astype(str),
-                                    orders["line_value"].astype(float), strict=True):
+    for sku, where, supplier, value in zip(
+            orders["sku"].astype(str), ship_to(orders), orders["supplier"].astype(str),
+            orders["line_value"].astype(float), strict=True):
         if supplier in trusted:
-            approved[sku] = f"trusted supplier {supplier}"
+            approved[(sku, where)] = f"trusted supplier {supplier}"
         elif rules.auto_approve_below is not None and value < rules.auto_approve_below:
-            approved[sku] = f"amount {value:,.2f} below {rules.auto_approve_below:,.2f}"
+            approved[(sku, where)] = f"amount {value:,.2f} below {rules.auto_approve_below:,.2f}"
     return approved
 
 
@@ -84,7 +87,8 @@ def propose_run(settings: Settings, store: RunStore, run_id: str, as_of: pd.Time
         "po_suppliers": _columns(suppliers, _SUPPLIER_COLUMNS),
         "po_products": _columns(products, _PRODUCT_COLUMNS)})
     book = OrderBook(store)
-    ids = book.propose(run_id, day, orders, po_ids, auto_approval(orders, settings.approval))
+    auto = auto_approval(orders, settings.approval)
+    ids = book.propose(run_id, day, orders, po_ids, dict(auto))
     return ids
 
 
@@ -180,7 +184,7 @@ def _send_po(settings: Settings, store: RunStore, lines: pd.DataFrame,
     lang = language(settings.locale)
     order = build_purchase_order(supplier, _plan_lines(lines), forecast, as_of=day,
                                  products=products, options=settings.purchase_orders)
-    order = _with_reply_columns(order, lines)
+    order = _with_reply_columns(order, lines, settings.purchase_orders)
     with tempfile.TemporaryDirectory(prefix="replenish-po-") as folder:
         files = write_purchase_order(order, Path(folder), as_of=day, lang=lang)
         paths = [files[f"purchase_orders/{supplier}"], files[f"orders/{supplier}"]]
@@ -191,23 +195,32 @@ def _send_po(settings: Settings, store: RunStore, lines: pd.DataFrame,
 
 
 def _plan_lines(lines: pd.DataFrame) -> pd.DataFrame:
-    """Order book lines in the plan's order line columns, with the planner's edits."""
-    return pd.DataFrame({
+    """Order book lines in the plan's order line columns, with the planner's edits (and the
+    ship-to ``warehouse`` when a line names one)."""
+    out = pd.DataFrame({
         "sku": lines["sku"].astype(str), "name": lines["name"].fillna(""),
         "qty": lines["qty"].round().astype(int), "case_pack": lines["case_pack"],
         "unit_cost": lines["unit_cost"], "line_value": (lines["qty"] * lines["unit_cost"]).round(2),
         "order_date": lines["order_date"], "expected_arrival": lines["delivery_date"],
-    }).reset_index(drop=True)
+    })
+    if lines["warehouse"].notna().any():
+        out["warehouse"] = lines["warehouse"]
+    return out.reset_index(drop=True)
 
 
-def _with_reply_columns(order: PurchaseOrder, lines: pd.DataFrame) -> PurchaseOrder:
+def _with_reply_columns(order: PurchaseOrder, lines: pd.DataFrame,
+                        options: PurchaseOrderSettings) -> PurchaseOrder:
     """The PO with the order book's line numbers and ids, and the columns the supplier fills
-    in (see the module's decisions)."""
-    numbers = dict(zip(lines["sku"].astype(str), lines["line_no"].astype(int), strict=True))
-    ids = dict(zip(lines["sku"].astype(str), lines["line_id"].astype(str), strict=True))
+    in (see the module's decisions); a line is found by SKU and ship-to (one PO may ship a
+    SKU to two warehouses)."""
+    where = [str(w) if isinstance(w, str) and w else options.ship_to for w in lines["warehouse"]]
+    keys = list(zip(lines["sku"].astype(str), where, strict=True))
+    numbers = dict(zip(keys, lines["line_no"].astype(int), strict=True))
+    ids = dict(zip(keys, lines["line_id"].astype(str), strict=True))
     table = order.lines.copy()
-    table["line"] = table["sku"].map(numbers)
-    table.insert(2, "line_id", table["sku"].map(ids))
+    found = list(zip(table["sku"].astype(str), table["ship_to"].astype(str), strict=True))
+    table["line"] = [numbers.get(k) for k in found]
+    table.insert(2, "line_id", [ids.get(k) for k in found])
     table["confirmed_qty"] = pd.NA
     table["confirmed_date"] = pd.NaT
     return PurchaseOrder(order.supplier, order.number, table.sort_values("line")

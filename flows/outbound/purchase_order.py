@@ -106,10 +106,13 @@ def _cases(qty: pd.Series, case_pack: pd.Series) -> pd.Series:
 
 
 def _ship_to(lines: pd.DataFrame, options: PurchaseOrderSettings) -> pd.Series | str:
-    """Each line's pool warehouse when the plan has stock pools, else the configured ship-to."""
+    """Each line's pool warehouse when the plan has stock pools, else the configured ship-to
+    (also for a line naming no warehouse)."""
     if "warehouse" not in lines:
         return options.ship_to
-    return lines["warehouse"].astype(str)
+    where = lines["warehouse"]
+    return pd.Series([str(w) if isinstance(w, str) and w else options.ship_to for w in where],
+                     index=lines.index, dtype=object)
 
 
 def build_purchase_order(

@@ -7,10 +7,14 @@ Decisions:
 
 * A PO is one supplier's order of one as-of date; its number is given by the caller
   (:func:`flows.outbound.purchase_order.po_number`), so a re-run of the same day revises the
-  same PO. A line's id is ``<PO>-<line number, 3 digits>``; a SKU gets its line number when it
-  is first proposed on that PO and keeps it for good (new SKUs of a re-run get the next
-  numbers), so a supplier's reply naming a line by its number means the same line whatever
-  happened since.
+  same PO. A line's id is ``<PO>-<line number, 3 digits>``; a (SKU, ship-to warehouse) gets
+  its line number when it is first proposed on that PO and keeps it for good (new ones of a
+  re-run get the next numbers), so a supplier's reply naming a line by its number means the
+  same line whatever happened since.
+* The warehouse is the plan's ``warehouse`` of the order line (its stock pool, with a
+  ``warehouses`` table), ``''`` without one (stored so, the unique key (PO, SKU, warehouse)
+  holds no NULL; :meth:`OrderBook.lines` gives it as missing). One PO may hold a SKU for
+  京东FBP仓 and for 菜鸟仓: two lines, each re-planned, approved and answered on its own.
 * A re-run of the same day updates only the lines still proposed and not edited; a line a
   planner edited, approved, rejected or sent stays as it is; proposed lines the new plan no
   longer has are withdrawn. A new day's proposals withdraw the earlier days' lines still
@@ -38,12 +42,15 @@ from flows.errors import UserError
 from flows.storage.store import RunStore, StoreError
 from flows.storage.store_tables import po_events, po_lines
 
-__all__ = ["BOOK_COLUMNS", "EDITABLE", "LifecycleError", "OrderBook", "line_id"]
+__all__ = ["BOOK_COLUMNS", "EDITABLE", "AutoKey", "LifecycleError", "OrderBook", "line_id",
+           "ship_to"]
 
 EDITABLE = ("proposed", "approved")
 BOOK_COLUMNS = [c.name for c in po_lines.columns]
 _DATES = ("as_of", "order_date", "proposed_date", "delivery_date", "confirmed_date")
 _MOMENTS = ("approved_at", "sent_at", "replied_at", "received_at", "updated_at")
+AutoKey = str | tuple[str, str]
+"""An auto-approval rule's key: a (SKU, warehouse) line, or a SKU for all its warehouses."""
 
 
 class LifecycleError(UserError, ValueError):
@@ -53,6 +60,15 @@ class LifecycleError(UserError, ValueError):
 def line_id(po_id: str, line_no: int) -> str:
     """``PO-20250302-S1-001``: the PO number and the line number."""
     return f"{po_id}-{line_no:03d}"
+
+
+def ship_to(orders: pd.DataFrame) -> pd.Series:
+    """Each order line's ship-to warehouse as the order book keys it: the plan's
+    ``warehouse`` (its stock pool), ``''`` when the plan has no pools."""
+    if "warehouse" not in orders:
+        return pd.Series("", index=orders.index, dtype=object)
+    where = orders["warehouse"]
+    return where.where(where.notna(), "").astype(str).str.strip()
 
 
 def _now() -> datetime:
@@ -104,6 +120,7 @@ class OrderBook:
             frame[column] = pd.to_datetime(frame[column], utc=True)
         for column in ("case_pack", "unit_cost", "proposed_qty", "qty", "confirmed_qty"):
             frame[column] = frame[column].astype(float)
+        frame["warehouse"] = [w if w else None for w in frame["warehouse"]]
         return frame
 
     def events(self, line_ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -117,19 +134,22 @@ class OrderBook:
                             columns=[c.name for c in po_events.columns])
 
     def propose(self, run_id: str, as_of: date, orders: pd.DataFrame,
-                po_ids: Mapping[str, str], auto: Mapping[str, str] | None = None,
+                po_ids: Mapping[str, str], auto: Mapping[AutoKey, str] | None = None,
                 ) -> list[str]:
         """Record a plan's order lines (``supplier, sku, name, qty, case_pack, unit_cost,
-        order_date, expected_arrival``) as proposals on the POs ``po_ids`` (supplier -> PO
-        number); ``auto`` maps a SKU of a new or renewed proposal to the auto-approval rule
-        that approves it. Returns the ids of the lines this run proposes."""
+        order_date, expected_arrival`` and, with stock pools, ``warehouse``) as proposals on
+        the POs ``po_ids`` (supplier -> PO number); ``auto`` maps a (SKU, warehouse) of a new
+        or renewed proposal, or a SKU for all its warehouses, to the auto-approval rule that
+        approves it. Returns the ids of the lines this run proposes."""
         day, now = _day(as_of), _now()
         with self._writing("record the proposed orders") as connection:
             self._withdraw_older(connection, day, now)
             ids: list[str] = []
             for supplier, part in orders.groupby("supplier", sort=True):
+                ordered = part.assign(_ship_to=ship_to(part)).sort_values(
+                    ["sku", "_ship_to"], kind="stable")
                 ids += self._propose_po(connection, run_id, day, po_ids[str(supplier)],
-                                        part.sort_values("sku"), now)
+                                        ordered, now)
             for line in self._auto_candidates(connection, ids, auto or {}):
                 self._set_decision(connection, [line[0]], "approved", "auto", now,
                                    how=f"auto: {line[1]}")
@@ -144,22 +164,22 @@ class OrderBook:
 
     def _propose_po(self, connection: sa.Connection, run_id: str, day: date, po_id: str,
                     part: pd.DataFrame, now: datetime) -> list[str]:
-        existing = {str(r.sku): r for r in connection.execute(
+        existing = {(str(r.sku), str(r.warehouse)): r for r in connection.execute(
             sa.select(po_lines).where(po_lines.c.po_id == po_id)).all()}
         next_no = max((int(r.line_no) for r in existing.values()), default=0) + 1
         ids: list[str] = []
         for row in part.to_dict("records"):
-            sku = str(row["sku"])
+            sku, where = str(row["sku"]), str(row["_ship_to"])
             values = {"run_id": run_id, "proposed_qty": float(row["qty"]),
                       "qty": float(row["qty"]), "proposed_date": _day(row["expected_arrival"]),
                       "delivery_date": _day(row["expected_arrival"]),
                       "order_date": _day(row["order_date"]), "updated_at": now,
                       "case_pack": float(row["case_pack"]), "unit_cost": float(row["unit_cost"]),
                       "name": str(row.get("name") or "")}
-            found = existing.pop(sku, None)
+            found = existing.pop((sku, where), None)
             if found is None:
                 ids.append(self._insert(connection, po_id, next_no, day, str(row["supplier"]),
-                                        sku, values))
+                                        (sku, where), values))
                 next_no += 1
             elif found.status in ("proposed", "withdrawn") and not _edited(found):
                 self._update(connection, [found.line_id], {**values, "status": "proposed"},
@@ -171,23 +191,26 @@ class OrderBook:
         return ids
 
     def _insert(self, connection: sa.Connection, po_id: str, line_no: int, day: date,
-                supplier: str, sku: str, values: dict[str, Any]) -> str:
+                supplier: str, key: tuple[str, str], values: dict[str, Any]) -> str:
         new_id = line_id(po_id, line_no)
         connection.execute(po_lines.insert().values(
             line_id=new_id, po_id=po_id, line_no=line_no, as_of=day, supplier=supplier,
-            sku=sku, status="proposed", **values))
+            sku=key[0], warehouse=key[1], status="proposed", **values))
         _event(connection, [new_id], "proposed", "plan", values["updated_at"],
                {"run_id": values["run_id"], "qty": values["qty"],
                 "delivery_date": values["delivery_date"].isoformat()})
         return new_id
 
     def _auto_candidates(self, connection: sa.Connection, ids: list[str],
-                         auto: Mapping[str, str]) -> list[tuple[str, str]]:
+                         auto: Mapping[AutoKey, str]) -> list[tuple[str, str]]:
         if not auto or not ids:
             return []
-        rows = connection.execute(sa.select(po_lines.c.line_id, po_lines.c.sku).where(
+        rows = connection.execute(sa.select(
+            po_lines.c.line_id, po_lines.c.sku, po_lines.c.warehouse).where(
             po_lines.c.line_id.in_(ids), po_lines.c.status == "proposed")).all()
-        return [(str(r.line_id), auto[str(r.sku)]) for r in rows if str(r.sku) in auto]
+        rules = [(str(r.line_id), auto.get((str(r.sku), str(r.warehouse)),
+                                           auto.get(str(r.sku)))) for r in rows]
+        return [(line, rule) for line, rule in rules if rule is not None]
 
     def _update(self, connection: sa.Connection, ids: Iterable[str], values: dict[str, Any],
                 event: str, actor: str, now: datetime, detail: dict[str, Any]) -> None:

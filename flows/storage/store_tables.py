@@ -67,8 +67,9 @@ notify_ledger = sa.Table(
 
 # Purchase order lines through their lifecycle (flows/storage/orderbook.py): proposed by a run,
 # approved or rejected by a planner (or an auto-approval rule), sent, answered by the supplier,
-# received. One row per line, keyed by its stable id (PO number and line number); what changed
-# when and by whom is in po_events.
+# received. One row per line, keyed by its stable id (PO number and line number) and unique by
+# (PO, SKU, warehouse): the ship-to warehouse of a plan with stock pools, '' without (revision
+# 0005); what changed when and by whom is in po_events.
 po_lines = sa.Table(
     "po_lines",
     metadata,
@@ -97,7 +98,8 @@ po_lines = sa.Table(
     sa.Column("replied_at", sa.DateTime(timezone=True)),
     sa.Column("received_at", sa.DateTime(timezone=True)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.UniqueConstraint("po_id", "sku", name="uq_po_lines_po_sku"),
+    sa.Column("warehouse", sa.String(255), nullable=False, server_default=""),
+    sa.UniqueConstraint("po_id", "sku", "warehouse", name="uq_po_lines_po_sku_warehouse"),
     sa.Index("ix_po_lines_status", "status"),
     sa.Index("ix_po_lines_supplier", "supplier"),
 )
