@@ -34,6 +34,7 @@ __all__ = [
     "MESSAGE_COLUMNS",
     "TEXT_COLUMNS",
     "Message",
+    "in_warehouse",
     "render",
     "render_frame",
     "with_messages",
@@ -202,6 +203,8 @@ MESSAGES: dict[str, str] = {
     "launch_late": (
         "{sku} launches on {launch}, before the earliest arrival of an order placed now "
         "({lead_days:g} days): launch stock must come from open orders"),
+    # An alert of one channel stock pool: the pool's warehouse, then the alert's sentence.
+    "in_warehouse": "{warehouse}: {detail}",
     **_ACTIONS,
     **_EFFECTS,
 }
@@ -276,6 +279,37 @@ def with_messages(frame: pd.DataFrame, messages: Sequence[Message | None],
         ids: [m.id if m else "" for m in messages],
         params: [m.as_json() if m else "" for m in messages],
     })
+
+
+def _from_json(message_id: str, params: Mapping[str, Any]) -> Message:
+    """The message of an id and its JSON parameters (nested messages as messages again)."""
+    return Message(message_id, {
+        k: _from_json(v["id"], v.get("params") or {})
+        if isinstance(v, Mapping) and isinstance(v.get("id"), str) and v["id"] in MESSAGES
+        else v for k, v in params.items()})
+
+
+def in_warehouse(frame: pd.DataFrame, warehouse: str) -> pd.DataFrame:
+    """``frame``'s sentences (:data:`MESSAGE_COLUMNS`) led by the stock pool's ``warehouse``
+    (``京东FBP仓: 62% chance of running out...``): the id becomes ``in_warehouse`` with the
+    sentence as its nested ``detail``, so it renders in any language; rows without a known
+    id are led by the warehouse as plain text."""
+    if frame.empty or not set(MESSAGE_COLUMNS) <= set(frame.columns):
+        return frame
+    messages: list[Message | None] = []
+    plain: list[str] = []
+    for text, message_id, params in zip(frame["message"], frame["message_id"],
+                                        frame["message_params"], strict=True):
+        values = json.loads(params) if isinstance(params, str) and params else {}
+        known = isinstance(message_id, str) and message_id in MESSAGES
+        messages.append(Message("in_warehouse", {
+            "warehouse": warehouse, "detail": _from_json(str(message_id), values)})
+            if known else None)
+        plain.append(f"{warehouse}: {text}")
+    out = with_messages(frame, messages)
+    unknown = [m is None for m in messages]
+    return out.assign(message=[p if u else m for p, u, m in
+                               zip(plain, unknown, out["message"], strict=True)])
 
 
 def _rendered(message: object, message_id: object, params: object,

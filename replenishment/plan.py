@@ -47,7 +47,7 @@ from replenishment.cpfr import cpfr_exceptions, projected_order_forecast
 from replenishment.freshness import freshness_alerts
 from replenishment.launches import LAUNCH_COLUMNS, launch_scenarios
 from replenishment.levels import prepare_items
-from replenishment.messages import Message
+from replenishment.messages import Message, in_warehouse
 from replenishment.multiperiod import BuildAhead, build_ahead
 from replenishment.optimizer import SolveReport
 from replenishment.ordering import (
@@ -556,7 +556,8 @@ def _view_alerts(phased: _Phased, items: pd.DataFrame, scenarios: DemandScenario
     if pool is None or alerts.empty:
         return alerts
     ids = [stable_id(a, pool.name) for a in alerts["alert_id"]]
-    return alerts.assign(alert_id=ids, warehouse=pool.name)
+    # Each sentence names its pool: "京东FBP仓: 62% chance of running out..."
+    return in_warehouse(alerts.assign(alert_id=ids, warehouse=pool.name), pool.name)
 
 
 @dataclass(frozen=True)

@@ -229,6 +229,8 @@ def _compute_and_publish(
             "order_forecast": result.order_forecast, "exceptions": result.exceptions,
             "alerts": result.alerts, "levels": result.levels,
             "data_quality": forecast.data_quality,
+            # Planned per stock pool: the moves between pools, for the workbench.
+            **({"transfers": result.transfers} if "warehouse" in result.levels else {}),
         })
         files = run.export(result, forecast, out, summary, settings, dataset.supply.products,
                            origin, options.force)

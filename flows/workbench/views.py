@@ -12,6 +12,10 @@ Decisions:
   the supplier's answer.
 * The change since the previous run compares this run's proposed quantity per supplier and
   SKU with the latest earlier plan's (``orders`` output); a SKU absent from one side counts 0.
+* With channel stock pools a line is a (SKU, warehouse): the explanation and the previous
+  run's quantity are joined on both (a SKU shipped to 京东FBP仓 and to 菜鸟仓 is two lines,
+  never four); the pages show the warehouse of lines and alerts when the plan has pools,
+  and the overview lists the transfers between pools the run proposed (``transfers``).
 """
 
 from __future__ import annotations
@@ -55,6 +59,12 @@ class Overview:
     exceptions: pd.DataFrame = field(default_factory=pd.DataFrame)
     exception_counts: dict[str, int] = field(default_factory=dict)
     previous: RunRecord | None = None
+    transfers: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def pooled(self) -> bool:
+        """Whether the plan has stock pools (its alerts name their warehouse)."""
+        return "warehouse" in self.alerts.columns
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,11 @@ class SupplierPage:
     exceptions: pd.DataFrame
     forecast: pd.DataFrame
     previous: RunRecord | None
+
+    @property
+    def pooled(self) -> bool:
+        """Whether a line of the page ships to a stock pool's warehouse."""
+        return "warehouse" in self.lines and bool(self.lines["warehouse"].notna().any())
 
 
 def current_run(store: RunStore) -> RunRecord | None:
@@ -135,7 +150,7 @@ def overview(store: RunStore) -> Overview:
         exception_counts={str(k): int(v) for k, v in
                           exceptions["kind"].value_counts().sort_index().items()}
         if not exceptions.empty else {},
-        previous=previous)
+        previous=previous, transfers=_output(store, run, "transfers"))
 
 
 def _exceptions(store: RunStore, run: RunRecord) -> pd.DataFrame:
@@ -150,19 +165,31 @@ def _exceptions(store: RunStore, run: RunRecord) -> pd.DataFrame:
 
 def _lines(book_lines: pd.DataFrame, orders: pd.DataFrame,
            previous: pd.DataFrame) -> pd.DataFrame:
-    """This run's PO lines with their explanation and the previous run's quantity."""
+    """This run's PO lines with their explanation and the previous run's quantity (by SKU
+    and warehouse; see the module's decisions)."""
     explained = [c for c in EXPLANATION_COLUMNS if c in orders]
-    out = book_lines.merge(orders[["sku", *explained]], on="sku", how="left") \
+    book_lines = book_lines.assign(_where=_where(book_lines))
+    out = book_lines.merge(orders.assign(_where=_where(orders))[["sku", "_where", *explained]],
+                           on=["sku", "_where"], how="left") \
         if not orders.empty else book_lines.reindex(
             columns=[*book_lines.columns, *EXPLANATION_COLUMNS])
-    before = (previous.groupby("sku")["qty"].sum() if not previous.empty
-              else pd.Series(dtype=float))
-    out["previous_qty"] = out["sku"].map(before).fillna(0.0)
+    before = (previous.assign(_where=_where(previous)).groupby(["sku", "_where"])["qty"].sum()
+              if not previous.empty else pd.Series(dtype=float))
+    keys = pd.MultiIndex.from_arrays([out["sku"], out["_where"]])
+    out["previous_qty"] = before.reindex(keys).fillna(0.0).to_numpy() if len(before) else 0.0
+    out = out.drop(columns="_where")
     out["change"] = out["proposed_qty"] - out["previous_qty"]
     out["amount"] = (out["qty"] * out["unit_cost"]).round(2)
     out["edited"] = (out["qty"] != out["proposed_qty"]) | (
         out["delivery_date"] != out["proposed_date"])
     return out
+
+
+def _where(frame: pd.DataFrame) -> pd.Series:
+    """Each row's warehouse as a join key ('' for none, or no ``warehouse`` column)."""
+    if "warehouse" not in frame:
+        return pd.Series("", index=frame.index, dtype=object)
+    return frame["warehouse"].where(frame["warehouse"].notna(), "").astype(str)
 
 
 def supplier_page(store: RunStore, supplier: str) -> SupplierPage | None:

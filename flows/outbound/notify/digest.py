@@ -114,9 +114,28 @@ def _when(value: object) -> str:
     return str(value)
 
 
+def _pool(row: pd.Series) -> str:
+    """The alert's stock pool warehouse (plans with a ``warehouses`` table), else ''."""
+    value = row.get("warehouse")
+    return str(value) if isinstance(value, str) else ""
+
+
+def _detail(row: pd.Series, pool: str) -> str:
+    """The alert's sentence without its leading ``<warehouse>:`` (the line names the pool
+    already, beside the SKU)."""
+    text = str(row["message"])
+    for colon in (": ", "："):
+        if pool and text.startswith(pool + colon):
+            return text[len(pool) + len(colon):]
+    return text
+
+
 def _alert_line(row: pd.Series, lang: Language, names: Mapping[str, str]) -> str:
     sku = str(row["sku"]) if pd.notna(row["sku"]) else ""
     where = [f"{sku} {names[sku]}" if names.get(sku) else sku]
+    pool = _pool(row)
+    if pool:
+        where.append(pool)
     if pd.notna(row["channel"]) and str(row["channel"]):
         where.append(str(row["channel"]))
     when = _when(row["date"])
@@ -129,7 +148,7 @@ def _alert_line(row: pd.Series, lang: Language, names: Mapping[str, str]) -> str
     kind = str(row["kind"])
     label = lang.gettext(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
     colon = "：" if lang.is_chinese else ": "  # a full-width colon in Chinese text
-    return f"[{label}] {place}{at_risk}{colon}{row['message']}{_action(row, lang)}"
+    return f"[{label}] {place}{at_risk}{colon}{_detail(row, pool)}{_action(row, lang)}"
 
 
 def _action(row: pd.Series, lang: Language) -> str:

@@ -145,13 +145,38 @@ def _suppliers(inputs: ReportInputs) -> dict[str, str]:
 
 
 def _supplier_orders(orders: pd.DataFrame) -> list[dict[str, Any]]:
+    """One row per supplier, or per supplier and ship-to warehouse when the plan has stock
+    pools (``warehouse`` of the order lines)."""
     if orders.empty:
         return []
-    table = orders.groupby("supplier", sort=True).agg(
+    keys = ["supplier", "warehouse"] if "warehouse" in orders else ["supplier"]
+    table = orders.assign(**({"warehouse": orders["warehouse"].fillna("")}
+                             if "warehouse" in orders else {})).groupby(keys, sort=True).agg(
         lines=("sku", "size"), units=("qty", "sum"), value=("line_value", "sum"),
         arrival=("expected_arrival", "min"),
     )
-    return [{"supplier": str(name), **row} for name, row in table.iterrows()]
+    rows = []
+    for name, row in table.iterrows():
+        key = name if isinstance(name, tuple) else (name,)
+        rows.append({**dict(zip(keys, map(str, key), strict=True)), **row})
+    return rows
+
+
+def _transfers(transfers: pd.DataFrame, names: dict[str, str]) -> list[dict[str, Any]]:
+    """The proposed moves between stock pools, largest purchase value avoided first."""
+    if transfers.empty:
+        return []
+    frame = transfers
+    if "purchase_value_avoided" in frame:
+        frame = frame.sort_values("purchase_value_avoided", ascending=False, kind="stable")
+    return [{
+        "sku": _text(row["sku"]), "name": names.get(_text(row["sku"]), ""),
+        "from": _text(row["from_warehouse"]), "to": _text(row["to_warehouse"]),
+        "qty": row["qty"], "arrival": row["expected_arrival"],
+        "cost": pd.to_numeric(row.get("transfer_cost", float("nan")), errors="coerce"),
+        "avoided": pd.to_numeric(row.get("purchase_value_avoided", float("nan")),
+                                 errors="coerce"),
+    } for _, row in frame.iterrows()]
 
 
 def _severity_counts(alerts: pd.DataFrame) -> list[dict[str, Any]]:
@@ -185,6 +210,7 @@ def _alert_rows(alerts: pd.DataFrame, names: dict[str, str], limit: int
         "sku": _text(row["sku"]),
         "name": names.get(_text(row["sku"]), ""),
         "channel": _text(row.get("channel")),
+        "warehouse": _text(row.get("warehouse")),
         "date": row["date"],
         "message": _text(row["message"]),
         "value_at_risk": pd.to_numeric(row["value_at_risk"], errors="coerce"),
@@ -302,6 +328,8 @@ def render_report(inputs: ReportInputs, options: ReportOptions | None = None) ->
         "run_id": inputs.run_id,
         "headline": _headline(inputs),
         "suppliers": _supplier_orders(inputs.orders),
+        "pooled": "warehouse" in inputs.orders or "warehouse" in inputs.alerts,
+        "transfers": _transfers(inputs.transfers, names),
         "severities": _severity_counts(inputs.alerts),
         "alerts": _alert_rows(inputs.alerts, names, options.top_alerts),
         "alerts_hidden": max(len(inputs.alerts) - options.top_alerts, 0),

@@ -27,6 +27,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "open_orders": ("sku", "qty", "eta"),
     "products": ("sku", "name"),
     "accuracy": ("run_id", "as_of", "wape", "bias"),
+    "transfers": ("sku", "from_warehouse", "to_warehouse", "qty", "expected_arrival"),
 }
 
 
@@ -49,7 +50,13 @@ class ReportInputs:
     - ``products``: ``sku, name`` for display (names also come from ``orders``);
     - ``accuracy``: earlier runs' accuracy, from :func:`flows.outbound.report.recent_accuracy`;
     - ``links``: label -> relative path or URL of the run's other files;
-    - ``expected_fill_rate``: the plan's expected fill rate (0-1), when known.
+    - ``expected_fill_rate``: the plan's expected fill rate (0-1), when known;
+    - ``transfers``: stock moves between channel stock pools the plan proposes
+      (``PlanResult.transfers``: ``sku, from_warehouse, to_warehouse, qty,
+      expected_arrival`` and the cost and purchase avoided).
+
+    With stock pools, ``orders`` and ``alerts`` have a ``warehouse`` column (the ship-to
+    pool), which the report shows.
     """
 
     brand: str
@@ -66,6 +73,7 @@ class ReportInputs:
     accuracy: pd.DataFrame = field(default_factory=_empty)
     links: Mapping[str, str] = field(default_factory=dict)
     expected_fill_rate: float | None = None
+    transfers: pd.DataFrame = field(default_factory=_empty)
 
 
 def check_inputs(inputs: ReportInputs) -> None:
@@ -120,4 +128,5 @@ def report_inputs(
         open_orders=dataset.supply.open_orders, products=names,
         accuracy=accuracy if accuracy is not None else pd.DataFrame(),
         links=dict(links or {}), expected_fill_rate=expected_fill_rate,
+        transfers=planned.transfers,
     )
