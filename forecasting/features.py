@@ -23,7 +23,8 @@ from forecasting.contract import DemandData
 from forecasting.frequency import period_labels
 
 __all__ = ["EVENT_AFTER_DAYS", "EVENT_LEAD_DAYS", "PROMO_AFTER_DAYS", "PROMO_LEAD_DAYS",
-           "build_features", "event_columns", "match_scope", "neutral_values"]
+           "build_features", "compact_columns", "event_columns", "match_scope",
+           "neutral_values"]
 
 EVENT_LEAD_DAYS = 30
 """Days before an event during which ``days to`` is counted (pre-sale build-up)."""
@@ -354,6 +355,26 @@ def _slug(text: str) -> str:
     return f"{ascii_part}_{digest}" if ascii_part else digest
 
 
+def _compact(values: np.ndarray) -> np.ndarray:
+    """``values`` as int8 or int16 when they are whole numbers in range (flags, counts, days
+    to and since an event), else float32. Every value stays what it was, so a model sees the
+    same numbers; the default brand's 57 feature columns took 228 bytes a row as float32 and
+    take about a third of it this way (the rows of 10,000 series: ~2 GB as float32)."""
+    if values.size and np.isfinite(values).all() and np.array_equal(values, np.round(values)):
+        low, high = float(values.min()), float(values.max())
+        for kind in (np.int8, np.int16):
+            info = np.iinfo(kind)
+            if info.min <= low and high <= info.max:
+                return values.astype(kind)
+    return values.astype(np.float32)
+
+
+def compact_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column of ``frame`` through :func:`_compact` (same values, smaller types)."""
+    return pd.DataFrame({c: _compact(frame[c].to_numpy(dtype="float64")) for c in frame.columns},
+                        index=frame.index)
+
+
 def build_features(
     grid: pd.DataFrame,
     series: pd.DataFrame,
@@ -385,8 +406,8 @@ def build_features(
         pos, inside = days.positions(days.grid_codes, days.grid_days)
         if not inside.all():
             raise ValueError("grid rows fall outside the day grid")
-        out = {name: column[pos] for name, column in values.items()}
-        return pd.DataFrame(out, index=grid.index).astype("float32")
+        out = {name: _compact(column[pos]) for name, column in values.items()}
+        return pd.DataFrame(out, index=grid.index)
     # Coarser periods: average the days of each period, summing counts of units and viewers.
     day_index = pd.DatetimeIndex(day * 86_400_000_000_000)
     keys = pd.DataFrame({"sid": sid, "ds": period_labels(day_index, freq)})
@@ -400,4 +421,4 @@ def build_features(
                                        names=["sid", "ds"])
     reindexed = agg.reindex(target)
     reindexed.index = grid.index
-    return reindexed.fillna(0.0).astype("float32")
+    return compact_columns(reindexed.fillna(0.0))

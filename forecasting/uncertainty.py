@@ -25,6 +25,7 @@ from forecasting.scenarios import DemandScenarios
 
 __all__ = [
     "ALPHA_BOUNDS",
+    "PATH_BLOCK_VALUES",
     "PATH_DTYPE",
     "DependenceEstimate",
     "calibrate_location",
@@ -39,6 +40,8 @@ __all__ = [
 ALPHA_BOUNDS = (1e-3, 50.0)
 PATH_DTYPE = np.float32
 """Storage type of the SKU sample paths (whole units; see :func:`sample_sku_paths`)."""
+PATH_BLOCK_VALUES = 2**23
+"""Draws of one block of sample paths (series x paths x periods): 67 MB per float64 array."""
 _MIN_MU = 1e-6
 _SCALES = np.geomspace(0.05, 20.0, 41)
 
@@ -194,15 +197,17 @@ def sample_sku_paths(
     dependence: DependenceEstimate,
     n_paths: int,
     seed: int,
-    chunk: int = 200,
+    chunk: int | None = None,
 ) -> DemandScenarios:
     """SKU-level sample paths from per-series means ``mu`` (n_series, horizon) and
     dispersions ``alpha``; ``sku_codes[i]`` is the position in ``skus`` of series ``i``.
 
-    Paths are drawn per block of ``chunk`` SKUs and kept as float32 (whole units, exact up to
-    16.7 million per day): 300 SKUs x 500 paths x 140 days took 168 MB as float64, 10,000
-    SKUs x 161 days 6.4 GB. Each block's draws are summed over channels as integers before
-    they are stored; the same draws as before, in the same order."""
+    Paths are drawn per block of ``chunk`` SKUs (None: as many as keep a block's draws of
+    every channel within :data:`PATH_BLOCK_VALUES` values) and kept as float32 (whole units,
+    exact up to 16.7 million per day): 300 SKUs x 500 paths x 140 days took 168 MB as
+    float64, 10,000 SKUs x 161 days 6.4 GB. A block of the former fixed 200 SKUs held
+    ~800 series x 500 paths x 161 days in four float64 arrays at once (about 2 GB; the
+    peak of the default brand's forecast); ~20 SKUs hold ~270 MB, in about the same time."""
     rng = np.random.default_rng(seed)
     n_skus, horizon = len(skus), mu.shape[1]
     paths = np.zeros((n_skus, n_paths, horizon), dtype=PATH_DTYPE)
@@ -210,6 +215,8 @@ def sample_sku_paths(
     rho, shared = dependence.rho, dependence.shared
     innovation = np.sqrt(1.0 - rho**2)
     order = np.argsort(sku_codes, kind="stable")
+    per_sku = max(np.bincount(sku_codes, minlength=n_skus).max(initial=1), 1)
+    chunk = chunk or max(1, PATH_BLOCK_VALUES // (int(per_sku) * n_paths * max(horizon, 1)))
     for start in range(0, n_skus, chunk):
         block = np.arange(start, min(start + chunk, n_skus))
         rows = order[np.isin(sku_codes[order], block)]
