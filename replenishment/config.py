@@ -93,6 +93,12 @@ class PlanningConfig(BaseModel):
         description="Raise an exception when a supplier's commitment for a week falls short of "
         "the order forecast by more than this share of it.",
     )
+    commitment_over_share: float = Field(
+        default=0.1, ge=0,
+        description="Raise an exception when a supplier commits more for a week than the order "
+        "forecast asked by more than this share of it (a week the forecast asked nothing of: "
+        "any commitment).",
+    )
     forecast_move_share: float = Field(
         default=0.3, ge=0,
         description="Raise an exception when a SKU's weekly forecast moved by more than this "

@@ -12,6 +12,11 @@ Exceptions, each with the numbers behind it:
 
 * ``commitment_shortfall``: a supplier confirmed (``commitments``) less than the order
   forecast of that week by more than ``commitment_shortfall_share`` of it;
+* ``commitment_over``: a supplier committed more than the order forecast asked for that week
+  by more than ``commitment_over_share`` of it, including weeks it asked nothing of (units
+  made that nobody planned to receive: cash tied up and a warehouse slot to find). Its
+  ``deviation`` is the share of the commitment not asked for (150 committed against 100:
+  0.33; anything against 0: 1.0), so those weeks lead;
 * ``forecast_move``: this run's SKU forecast for a week moved by more than
   ``forecast_move_share`` against the previous run's (over the days both cover);
 * ``forecast_error``: the previous run's forecast of the last ``forecast_error_weeks`` weeks
@@ -57,6 +62,7 @@ __all__ = [
     "line_exceptions",
     "match_replies",
     "order_forecast",
+    "over_commitment_exceptions",
     "projected_order_forecast",
     "received_lines",
     "reply_status",
@@ -239,6 +245,19 @@ def _exceptions(kind: str, rows: pd.DataFrame) -> pd.DataFrame:
     return out[EXCEPTION_COLUMNS]
 
 
+def _committed_weeks(forecast: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataFrame:
+    """The order forecast's weeks the supplier answered for: ``expected`` (the forecast's
+    ``qty``) and ``actual`` (the commitments of that supplier, SKU and calendar week)."""
+    committed = (
+        commitments.assign(week=week_start(commitments["week"]), actual=commitments["qty"])
+        .groupby(["supplier", "sku", "week"], as_index=False)[["actual"]].sum()
+    )
+    return forecast.rename(columns={"qty": "expected"}).assign(
+        _monday=week_start(forecast["week"])
+    ).merge(committed.rename(columns={"week": "_monday"}), on=["supplier", "sku", "_monday"],
+            how="inner")
+
+
 def commitment_exceptions(
     forecast: pd.DataFrame, commitments: pd.DataFrame, share: float
 ) -> pd.DataFrame:
@@ -248,14 +267,7 @@ def commitment_exceptions(
     """
     if commitments.empty or forecast.empty:
         return _exceptions("commitment_shortfall", pd.DataFrame())
-    committed = (
-        commitments.assign(week=week_start(commitments["week"]), actual=commitments["qty"])
-        .groupby(["supplier", "sku", "week"], as_index=False)[["actual"]].sum()
-    )
-    merged = forecast.rename(columns={"qty": "expected"}).assign(
-        _monday=week_start(forecast["week"])
-    ).merge(committed.rename(columns={"week": "_monday"}), on=["supplier", "sku", "_monday"],
-            how="inner")
+    merged = _committed_weeks(forecast, commitments)
     merged = merged[merged["expected"] > 0]
     merged["deviation"] = (merged["expected"] - merged["actual"]) / merged["expected"]
     short = merged[merged["deviation"] > share].copy()
@@ -268,6 +280,27 @@ def commitment_exceptions(
                                     strict=True)
     ])
     return _exceptions("commitment_shortfall", short)
+
+
+def over_commitment_exceptions(
+    forecast: pd.DataFrame, commitments: pd.DataFrame, share: float
+) -> pd.DataFrame:
+    """Weeks where the supplier committed more than ``(1 + share)`` times the order forecast
+    (any units in a week it forecast none); see the module's decisions."""
+    if commitments.empty or forecast.empty:
+        return _exceptions("commitment_over", pd.DataFrame())
+    merged = _committed_weeks(forecast, commitments)
+    excess = merged["actual"] - merged["expected"]
+    over = merged[(excess > share * merged["expected"]) & (excess > 0)].copy()
+    over["deviation"] = (over["actual"] - over["expected"]) / over["actual"]
+    over["threshold"] = share
+    over = with_messages(over, [
+        Message("commitment_over", {"supplier": s, "sku": k, "week": w, "actual": a,
+                                    "expected": e, "excess": a - e, "tolerance": share})
+        for s, k, w, e, a in zip(over["supplier"], over["sku"], over["week"],
+                                 over["expected"], over["actual"], strict=True)
+    ])
+    return _exceptions("commitment_over", over)
 
 
 def _sku_daily(forecast: pd.DataFrame) -> pd.DataFrame:
@@ -390,7 +423,8 @@ def cpfr_exceptions(
     ``forecast`` is the order forecast, ``current`` this run's SKU forecast and ``previous``
     the previous run's (None on a first run: no move or error exceptions).
     """
-    parts = [commitment_exceptions(forecast, commitments, config.commitment_shortfall_share)]
+    parts = [commitment_exceptions(forecast, commitments, config.commitment_shortfall_share),
+             over_commitment_exceptions(forecast, commitments, config.commitment_over_share)]
     if previous is not None and not previous.empty:
         parts.append(forecast_move_exceptions(current, previous, products, as_of, config))
         parts.append(forecast_error_exceptions(previous, sales, products, as_of, config))

@@ -48,7 +48,8 @@ TEXT_COLUMNS = (MESSAGE_COLUMNS, ACTION_COLUMNS, EFFECT_COLUMNS)
 # Why a firm order was cut (replenishment.ordering), as the cut alert names it.
 CUT_REASONS = ("capacity", "budget", "volume", "capacity+budget", "capacity+volume",
                "budget+volume", "capacity+budget+volume")
-_EXCEPTION_KINDS = ("commitment_shortfall", "forecast_move", "forecast_error")
+_EXCEPTION_KINDS = ("commitment_shortfall", "commitment_over", "forecast_move",
+                    "forecast_error")
 _DQ_DETAIL = "on {channel} {start} to {end} ({days} days): sold {sold:,.0f} of an expected " \
              "{expected:,.0f} units"
 _EVENT_DETAIL = ("{start} to {end}: expected demand {demand:,.1f} units, stock at its start "
@@ -156,6 +157,10 @@ MESSAGES: dict[str, str] = {
     "commitment_shortfall": (
         "supplier {supplier} committed {actual:g} units of {sku} for the week of {week}, "
         "{deviation:.0%} short of the {expected:g} units forecast (tolerance {tolerance:.0%})"),
+    "commitment_over": (
+        "supplier {supplier} committed {actual:g} units of {sku} for the week of {week}, "
+        "{excess:g} more than the {expected:g} units the order forecast asked for (tolerance "
+        "{tolerance:.0%})"),
     "forecast_move": (
         "forecast of {sku} for the week of {week} moved {deviation:+.0%} since the previous "
         "run ({expected:,.1f} -> {actual:,.1f} units; tolerance {tolerance:.0%})"),

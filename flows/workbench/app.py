@@ -54,7 +54,8 @@ STATUS_LABELS = {
 EXCEPTION_LABELS = {
     "po_short": "confirmed short", "po_over": "confirmed over", "po_date_slipped":
     "date slipped", "po_late": "late", "po_unconfirmed": "unconfirmed",
-    "commitment_shortfall": "commitment shortfall", "forecast_move": "forecast moved",
+    "commitment_shortfall": "commitment shortfall", "commitment_over": "over-commitment",
+    "forecast_move": "forecast moved",
     "forecast_error": "forecast error",
 }
 _EXPLANATION_LABELS = {
