@@ -38,7 +38,12 @@ from flows.outbound.orders import send_approved
 from flows.storage.orderbook import OrderBook
 from flows.storage.store import RunStore
 from flows.workbench.security import COOKIE, Credentials, Session, Sessions, same_origin
-from flows.workbench.views import EXPLANATION_COLUMNS, overview, supplier_page
+from flows.workbench.views import (
+    EXPLANATION_COLUMNS,
+    compare_page,
+    overview,
+    supplier_page,
+)
 from replenishment.messages import render_frame
 
 __all__ = ["EXCEPTION_LABELS", "STATUS_LABELS", "create_app"]
@@ -207,6 +212,14 @@ def create_app(settings: Settings, credentials: Credentials | None = None) -> St
         return ctx.render(request, token, session, "supplier.html", view=view,
                           explained=EXPLANATION_COLUMNS)
 
+    async def compare(request: Request, token: str, session: Session) -> Response:
+        assert ctx.store is not None
+        other = request.query_params.get("run") or None
+        view = await run_in_threadpool(compare_page, ctx.store, other)
+        if view is None:
+            return _redirect("/", token)
+        return ctx.render(request, token, session, "compare.html", view=view)
+
     def action(work: Callable[[dict[str, str], str, Language], str]) -> Callable[..., Any]:
         async def endpoint(request: Request) -> Response:
             token, session = ctx.session(request)
@@ -301,6 +314,7 @@ def create_app(settings: Settings, credentials: Credentials | None = None) -> St
 
     routes = [
         Route("/", page(home)), Route("/supplier", page(supplier)),
+        Route("/compare", page(compare)),
         Route("/line/edit", action(edit), methods=["POST"]),
         Route("/line/approve", action(decide_line("approved")), methods=["POST"]),
         Route("/line/reject", action(decide_line("rejected")), methods=["POST"]),

@@ -16,6 +16,12 @@ Decisions:
   run's quantity are joined on both (a SKU shipped to 京东FBP仓 and to 菜鸟仓 is two lines,
   never four); the pages show the warehouse of lines and alerts when the plan has pools,
   and the overview lists the transfers between pools the run proposed (``transfers``).
+* The comparison page sets today's order lines against another plan run of the store that
+  kept its order lines (``orders`` output): a what-if (``--overrides``, ``--budget``,
+  ``--lead-time``: recorded as a plan run that proposes nothing) or an earlier day's plan;
+  by default the newest such run other than today's. Lines are matched on supplier, SKU
+  and warehouse; only lines whose quantity differs are listed (added, removed, changed),
+  largest value change first, with the totals of both runs.
 """
 
 from __future__ import annotations
@@ -29,11 +35,15 @@ from flows.storage.store import RunRecord, RunStore
 from replenishment.cpfr import LINE_EXCEPTION_COLUMNS
 
 __all__ = [
+    "DIFF_COLUMNS",
     "EXPLANATION_COLUMNS",
     "SEVERITY_ORDER",
+    "ComparePage",
     "Overview",
     "SupplierPage",
+    "compare_page",
     "current_run",
+    "order_diff",
     "overview",
     "supplier_page",
 ]
@@ -46,6 +56,10 @@ EXPLANATION_COLUMNS = (
     "case_rounding", "moq_lift", "min_value_lift", "cut", "cut_reason",
 )
 _ALERT_LIMIT = 200
+# One row per order line that differs between two runs (``warehouse`` '' without pools).
+DIFF_COLUMNS = ["supplier", "sku", "warehouse", "status", "qty", "other_qty", "change",
+                "value", "other_value", "value_change"]
+_CANDIDATES = 50  # plan runs looked at for the comparison page
 
 
 @dataclass(frozen=True)
@@ -227,3 +241,80 @@ def _forecast_table(forecast: pd.DataFrame) -> pd.DataFrame:
         index="sku", columns="week", values="qty", aggfunc="sum", sort=False).fillna(0.0)
     table = table.loc[table.sum(axis=1) > 0, list(table.columns)[:13]]
     return table.round(0)
+
+
+@dataclass(frozen=True)
+class ComparePage:
+    """Today's order lines against another plan run's (``other``; None when the store holds
+    no other run with order lines): the lines that differ and both runs' totals."""
+
+    run: RunRecord
+    other: RunRecord | None
+    candidates: pd.DataFrame
+    diff: pd.DataFrame
+    totals: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def pooled(self) -> bool:
+        return bool((self.diff["warehouse"] != "").any()) if not self.diff.empty else False
+
+
+def _line_totals(orders: pd.DataFrame) -> pd.DataFrame:
+    """Units and value per (supplier, SKU, warehouse) of a run's order lines."""
+    if orders.empty:
+        return pd.DataFrame(columns=["qty", "value"],
+                            index=pd.MultiIndex.from_arrays([[], [], []],
+                                                            names=["supplier", "sku", "_where"]))
+    frame = orders.assign(_where=_where(orders), value=orders["line_value"].astype(float),
+                          qty=orders["qty"].astype(float))
+    return frame.groupby(["supplier", "sku", "_where"])[["qty", "value"]].sum()
+
+
+def order_diff(orders: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """The order lines whose quantity differs between ``orders`` (today's) and ``other`` (a
+    what-if's or an earlier plan's), :data:`DIFF_COLUMNS`, largest value change first;
+    ``status`` is ``added`` (only today), ``removed`` (only the other run) or ``changed``."""
+    mine, theirs = _line_totals(orders), _line_totals(other)
+    keys = mine.index.union(theirs.index)
+    now, then = mine.reindex(keys), theirs.reindex(keys)
+    status = pd.Series("changed", index=keys, dtype=object)
+    status[now["qty"].isna()] = "removed"
+    status[then["qty"].isna()] = "added"
+    now, then = now.fillna(0.0), then.fillna(0.0)
+    out = pd.DataFrame({
+        "status": status, "qty": now["qty"], "other_qty": then["qty"],
+        "change": now["qty"] - then["qty"], "value": now["value"],
+        "other_value": then["value"], "value_change": now["value"] - then["value"],
+    }, index=keys)
+    out = out[out["change"].abs() > 1e-9].reset_index().rename(columns={"_where": "warehouse"})
+    order = out["value_change"].abs().sort_values(ascending=False, kind="stable").index
+    return out.loc[order, DIFF_COLUMNS].reset_index(drop=True)
+
+
+def _comparable(store: RunStore, run: RunRecord) -> pd.DataFrame:
+    """Succeeded plan runs other than ``run`` that kept their order lines, newest first."""
+    runs = store.list_runs("plan", limit=_CANDIDATES)
+    keep = [(status == "succeeded" and run_id != run.run_id
+             and "orders" in str(outputs).split(", "))
+            for run_id, status, outputs in zip(runs["run_id"], runs["status"], runs["outputs"],
+                                               strict=True)]
+    return runs[keep].reset_index(drop=True)
+
+
+def compare_page(store: RunStore, other_id: str | None = None) -> ComparePage | None:
+    """Today's plan against ``other_id`` (default: the newest other plan run with order
+    lines), or None before any plan run proposed orders."""
+    run = current_run(store)
+    if run is None:
+        return None
+    candidates = _comparable(store, run)
+    known = set(candidates["run_id"].astype(str))
+    chosen = other_id if other_id in known else (
+        str(candidates["run_id"].iloc[0]) if not candidates.empty else None)
+    other = store.get_run(chosen) if chosen is not None else None
+    orders, before = _output(store, run, "orders"), _output(store, other, "orders")
+    totals = {"value": float(orders["line_value"].sum()) if not orders.empty else 0.0,
+              "other_value": float(before["line_value"].sum()) if not before.empty else 0.0}
+    diff = order_diff(orders, before) if other is not None else pd.DataFrame(
+        columns=DIFF_COLUMNS)
+    return ComparePage(run, other, candidates, diff, totals)
