@@ -16,6 +16,9 @@ import sqlalchemy as sa
 from alembic import command
 from planning_data import AS_OF, Forecast, make_dataset, scenarios_from
 
+from flows.config import PurchaseOrderSettings
+from flows.outbound.orders import _plan_lines, _with_reply_columns
+from flows.outbound.purchase_order import build_purchase_order
 from flows.storage.orderbook import OrderBook
 from flows.storage.sources.orderbook import with_order_book
 from flows.storage.store import RunStore, alembic_config
@@ -195,3 +198,22 @@ def test_the_next_plan_counts_an_open_line_in_the_pool_it_ships_to() -> None:
     # JD's 500 less its 10 days x 10 sold.
     assert levels.loc["品牌华东仓", "stock_at_arrival"] == pytest.approx(70.0)
     assert levels.loc["京东FBP仓", "stock_at_arrival"] == pytest.approx(400.0)
+
+
+def test_the_po_sent_ships_each_line_to_its_warehouse_under_its_own_id() -> None:
+    """The supplier's file holds A1 twice: line 1 to 京东FBP仓 (120), line 2 to 菜鸟仓 (48),
+    each with its line id; a line naming no warehouse ships to the configured ship-to."""
+    book = pd.DataFrame({
+        "po_id": PO, "line_id": [f"{PO}-001", f"{PO}-002", f"{PO}-003"], "line_no": [1, 2, 3],
+        "supplier": "S1", "sku": ["A1", "A1", "A2"], "name": "", "qty": [120.0, 48.0, 42.0],
+        "case_pack": [12.0, 12.0, 6.0], "unit_cost": [10.0, 10.0, 5.0],
+        "order_date": pd.Timestamp("2025-03-03"), "delivery_date": pd.Timestamp("2025-03-17"),
+        "warehouse": ["京东FBP仓", "菜鸟仓", None],
+    })
+    options = PurchaseOrderSettings(ship_to="华东总仓")
+    order = build_purchase_order("S1", _plan_lines(book), pd.DataFrame(
+        columns=["sku", "week", "qty"]), as_of=DAY, options=options)
+    table = _with_reply_columns(order, book, options).lines
+    assert table[["line", "line_id", "sku", "ship_to", "qty"]].values.tolist() == [
+        [1, f"{PO}-001", "A1", "京东FBP仓", 120], [2, f"{PO}-002", "A1", "菜鸟仓", 48],
+        [3, f"{PO}-003", "A2", "华东总仓", 42]]
