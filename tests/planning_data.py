@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from io import StringIO
 
@@ -11,7 +12,16 @@ import pandas as pd
 from forecasting.scenarios import DemandScenarios
 from replenishment.contract import Dataset, parse_dataset
 
-__all__ = ["AS_OF", "PLAN_TABLES", "Forecast", "make_dataset", "make_forecast", "scenarios_from"]
+__all__ = [
+    "AS_OF",
+    "PLAN_TABLES",
+    "Forecast",
+    "alert_items",
+    "flat_scenarios",
+    "make_dataset",
+    "make_forecast",
+    "scenarios_from",
+]
 
 # A Sunday: the first planned day (Monday 2025-03-03) starts a calendar week.
 AS_OF = pd.Timestamp("2025-03-02")
@@ -93,3 +103,28 @@ def make_forecast(
     sku_frame["model"] = "test"
     channel_frame = sku_frame.assign(channel=channel)
     return Forecast(channel_frame, sku_frame, scenarios)
+
+
+def flat_scenarios(rates: dict[str, float], days: int = 60, noise: bool = False,
+                   start: pd.Timestamp | None = None, paths: int = 50) -> DemandScenarios:
+    """Demand paths at a constant daily ``rates`` per SKU from ``start`` (default: the day
+    after :data:`AS_OF`); ``noise`` draws Poisson paths instead (seeded)."""
+    mean = np.array(list(rates.values()))[:, None, None]
+    shape = (len(rates), paths, days)
+    drawn = (np.random.default_rng(4).poisson(np.broadcast_to(mean, shape)) if noise
+             else np.broadcast_to(mean, shape))
+    first = AS_OF + pd.Timedelta(days=1) if start is None else start
+    return scenarios_from(np.asarray(drawn, dtype=float), list(rates), first)
+
+
+def alert_items(**columns: Sequence[object]) -> pd.DataFrame:
+    """Prepared items for the alert functions: ``K0, K1, ...`` of supplier ``S``, price 20,
+    cost 5, 100 on hand, lead time 10 days; ``columns`` override (their length sets n)."""
+    n = len(next(iter(columns.values())))
+    base: dict[str, Sequence[object]] = {
+        "sku": [f"K{i}" for i in range(n)], "supplier": ["S"] * n, "category": ["c"] * n,
+        "price": [20.0] * n, "unit_cost": [5.0] * n, "on_hand": [100.0] * n,
+        "backorders": [0.0] * n, "lead_time_days": [10.0] * n, "shelf_life_days": [np.nan] * n,
+    }
+    base.update(columns)
+    return pd.DataFrame(base)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 import pytest
-from planning_data import AS_OF, scenarios_from
+from planning_data import AS_OF, alert_items, flat_scenarios
 
 from forecasting.contract import LIVESTREAMS, PROMOTIONS, empty_table
 from forecasting.scenarios import DemandScenarios
@@ -30,26 +28,13 @@ NO_RECEIPTS = pd.DataFrame(columns=["sku", "date", "qty"])
 
 def _scenarios(rates: dict[str, float], days: int = 60, noise: bool = False,
                start: pd.Timestamp = FIRST_DAY) -> DemandScenarios:
-    rng = np.random.default_rng(4)
-    mean = np.array(list(rates.values()))[:, None, None]
-    shape = (len(rates), 500, days)
-    paths = rng.poisson(np.broadcast_to(mean, shape)) if noise else np.broadcast_to(mean, shape)
-    return scenarios_from(np.asarray(paths, dtype=float), list(rates), start)
+    return flat_scenarios(rates, days, noise, start, paths=500)
 
 
-def _items(**columns: Sequence[object]) -> pd.DataFrame:
-    n = len(next(iter(columns.values())))
-    base: dict[str, Sequence[object]] = {
-        "sku": [f"K{i}" for i in range(n)], "supplier": ["S"] * n, "category": ["c"] * n,
-        "price": [20.0] * n, "unit_cost": [5.0] * n, "on_hand": [100.0] * n,
-        "backorders": [0.0] * n, "lead_time_days": [10.0] * n, "shelf_life_days": [np.nan] * n,
-    }
-    base.update(columns)
-    return pd.DataFrame(base)
 
 
 def test_stockout_risk_fires_when_stock_runs_out_before_the_next_arrival() -> None:
-    items = _items(sku=["low", "high"], on_hand=[30.0, 200.0])
+    items = alert_items(sku=["low", "high"], on_hand=[30.0, 200.0])
     scenarios = _scenarios({"low": 10.0, "high": 10.0}, noise=True)
     found = stockout_alerts(items, scenarios, NO_RECEIPTS, AS_OF, CONFIG)
     assert list(found.columns) == ALERT_COLUMNS
@@ -63,7 +48,7 @@ def test_stockout_risk_fires_when_stock_runs_out_before_the_next_arrival() -> No
 
 
 def test_an_open_order_arriving_in_time_prevents_the_stockout_alert() -> None:
-    items = _items(sku=["low"], on_hand=[30.0])
+    items = alert_items(sku=["low"], on_hand=[30.0])
     scenarios = _scenarios({"low": 10.0})
     early = pd.DataFrame({"sku": ["low"], "date": [FIRST_DAY + pd.Timedelta(days=2)],
                           "qty": [100.0]})
@@ -73,12 +58,12 @@ def test_an_open_order_arriving_in_time_prevents_the_stockout_alert() -> None:
 
 
 def test_stopped_products_get_no_stockout_alert() -> None:
-    items = _items(sku=["low"], on_hand=[0.0], orderable=[False])
+    items = alert_items(sku=["low"], on_hand=[0.0], orderable=[False])
     assert stockout_alerts(items, _scenarios({"low": 10.0}), NO_RECEIPTS, AS_OF, CONFIG).empty
 
 
 def test_overstock_fires_above_the_days_of_cover_threshold() -> None:
-    items = _items(sku=["slow", "fast"], on_hand=[1000.0, 1000.0])
+    items = alert_items(sku=["slow", "fast"], on_hand=[1000.0, 1000.0])
     scenarios = _scenarios({"slow": 2.0, "fast": 20.0})
     found = overstock_alerts(items, scenarios, NO_RECEIPTS, AS_OF, CONFIG)
     assert found["kind"].tolist() == ["overstock"]
@@ -91,7 +76,7 @@ def test_overstock_fires_above_the_days_of_cover_threshold() -> None:
 
 
 def test_stock_outliving_its_shelf_life_raises_an_expiry_alert() -> None:
-    items = _items(sku=["fresh", "dry"], on_hand=[100.0, 100.0],
+    items = alert_items(sku=["fresh", "dry"], on_hand=[100.0, 100.0],
                    shelf_life_days=[30.0, np.nan])
     scenarios = _scenarios({"fresh": 1.0, "dry": 1.0})
     found = overstock_alerts(items, scenarios, NO_RECEIPTS, AS_OF,
@@ -111,7 +96,7 @@ def _promotion(sku: str | None, start: str, end: str, category: str | None = Non
 
 
 def test_event_readiness_fires_for_an_upcoming_promotion_short_of_stock() -> None:
-    items = _items(sku=["short", "ready"], on_hand=[60.0, 400.0])
+    items = alert_items(sku=["short", "ready"], on_hand=[60.0, 400.0])
     scenarios = _scenarios({"short": 10.0, "ready": 10.0})
     # A category promotion from day 5 to day 7 (30 units expected); 40 sold before it.
     promo = _promotion(None, "2025-03-07", "2025-03-09", category="c")
@@ -132,7 +117,7 @@ def test_event_readiness_fires_for_an_upcoming_promotion_short_of_stock() -> Non
 
 
 def test_a_livestream_planning_more_units_than_stock_raises_event_readiness() -> None:
-    items = _items(sku=["live"], on_hand=[200.0])
+    items = alert_items(sku=["live"], on_hand=[200.0])
     streams = empty_table(LIVESTREAMS)
     streams.loc[0] = {"start": pd.Timestamp("2025-03-05 20:00"),
                       "end": pd.Timestamp("2025-03-05 22:00"), "channel": "douyin",
@@ -153,7 +138,7 @@ def _exceptions() -> pd.DataFrame:
 
 
 def test_cpfr_exceptions_become_supplier_alerts() -> None:
-    found = supplier_alerts(_exceptions(), _items(sku=["K0"]))
+    found = supplier_alerts(_exceptions(), alert_items(sku=["K0"]))
     assert found["kind"].tolist() == ["supplier_exception"]
     # 40 units apart, at the unit cost of 5 (the purchase at stake, not the sales).
     assert found["value_at_risk"].iloc[0] == pytest.approx(40 * 5)
@@ -170,7 +155,7 @@ def test_severity_by_money_thresholds() -> None:
 
 
 def _run_alerts(on_hand: list[float], as_of: pd.Timestamp, skus: list[str]) -> pd.DataFrame:
-    items = _items(sku=skus, on_hand=on_hand)
+    items = alert_items(sku=skus, on_hand=on_hand)
     start = as_of + pd.Timedelta(days=1)
     scenarios = _scenarios(dict.fromkeys(skus, 10.0), start=start)
     promo = _promotion(None, "2025-03-12", "2025-03-14", category="c")

@@ -6,12 +6,11 @@ sales raise an alert. Known answers by hand: 10 units a day, price 20, unit cost
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import pytest
-from planning_data import AS_OF, scenarios_from
+from planning_data import AS_OF, alert_items, flat_scenarios, scenarios_from
 
 from flows.i18n import language, localized_messages
 from forecasting.contract import EVENTS, LIVESTREAMS, PROMOTIONS, empty_table
@@ -34,20 +33,9 @@ NO_PROMOTIONS = empty_table(PROMOTIONS)
 
 
 def _scenarios(rates: dict[str, float], days: int = 60) -> DemandScenarios:
-    mean = np.array(list(rates.values()))[:, None, None]
-    paths = np.broadcast_to(mean, (len(rates), 50, days)).astype(float)
-    return scenarios_from(paths, list(rates), FIRST_DAY)
+    return flat_scenarios(rates, days)
 
 
-def _items(**columns: Sequence[object]) -> pd.DataFrame:
-    n = len(next(iter(columns.values())))
-    base: dict[str, Sequence[object]] = {
-        "sku": [f"K{i}" for i in range(n)], "supplier": ["S"] * n, "category": ["c"] * n,
-        "price": [20.0] * n, "unit_cost": [5.0] * n, "on_hand": [100.0] * n,
-        "backorders": [0.0] * n, "lead_time_days": [10.0] * n, "shelf_life_days": [np.nan] * n,
-    }
-    base.update(columns)
-    return pd.DataFrame(base)
 
 
 def _params(row: pd.Series, column: str = "action_params") -> dict[str, object]:
@@ -59,7 +47,7 @@ def test_a_stockout_before_an_open_po_arrives_expedites_that_po() -> None:
     # on 03-09 (70 wanted - 30).
     po = pd.DataFrame({"sku": ["K0"], "date": [pd.Timestamp("2025-03-10")], "qty": [200.0],
                        "po_id": ["PO-1"], "supplier": ["S"]})
-    row = stockout_alerts(_items(on_hand=[30.0]), _scenarios({"K0": 10.0}), po, AS_OF,
+    row = stockout_alerts(alert_items(on_hand=[30.0]), _scenarios({"K0": 10.0}), po, AS_OF,
                           CONFIG).iloc[0]
     assert row.action_id == "action.expedite_po"
     assert _params(row) == {"po": "PO-1", "supplier": "S", "qty": 200.0, "eta": "2025-03-10",
@@ -71,7 +59,7 @@ def test_a_stockout_before_an_open_po_arrives_expedites_that_po() -> None:
     assert _params(row, "effect_params") == {"units": 40.0, "short": 40.0, "value": 800.0}
     assert row.value_at_risk == pytest.approx(800.0)
     # Without a PO to expedite: rush 70 units by the day stock runs out.
-    rush = stockout_alerts(_items(on_hand=[30.0]), _scenarios({"K0": 10.0}), NO_RECEIPTS,
+    rush = stockout_alerts(alert_items(on_hand=[30.0]), _scenarios({"K0": 10.0}), NO_RECEIPTS,
                            AS_OF, CONFIG).iloc[0]
     assert rush.action_id == "action.rush_order"
     assert _params(rush) == {"supplier": "S", "units": 70.0, "need_by": "2025-03-06",
@@ -81,7 +69,8 @@ def test_a_stockout_before_an_open_po_arrives_expedites_that_po() -> None:
 def test_actions_are_translated_with_the_alert() -> None:
     po = pd.DataFrame({"sku": ["K0"], "date": [pd.Timestamp("2025-03-10")], "qty": [200.0],
                        "po_id": ["PO-1"], "supplier": ["S"]})
-    found = stockout_alerts(_items(on_hand=[30.0]), _scenarios({"K0": 10.0}), po, AS_OF, CONFIG)
+    found = stockout_alerts(alert_items(on_hand=[30.0]), _scenarios({"K0": 10.0}), po, AS_OF,
+                            CONFIG)
     zh = localized_messages(found, language("zh_CN")).iloc[0]
     assert zh.action == ("催交采购单 PO-1（S，200 件，原定 2025-03-10 到货），"
                          "要求 2025-03-06 前到货，提前 4 天")
@@ -105,7 +94,7 @@ def _promotion(sku: str, start: str, end: str, channel: str | None) -> pd.DataFr
 
 def test_event_actions_cap_a_livestream_raise_an_order_or_move_stock() -> None:
     # Livestream on 03-07 planning 100 against no stock left: cap it at 0, the day before.
-    live = event_alerts(_items(on_hand=[30.0]), _scenarios({"K0": 10.0}), NO_RECEIPTS,
+    live = event_alerts(alert_items(on_hand=[30.0]), _scenarios({"K0": 10.0}), NO_RECEIPTS,
                         NO_PROMOTIONS, _livestream("K0", "2025-03-07", 100.0), AS_OF,
                         CONFIG).iloc[0]
     assert live.action_id == "action.cap_livestream"
@@ -114,7 +103,7 @@ def test_event_actions_cap_a_livestream_raise_an_order_or_move_stock() -> None:
     assert _params(live, "effect_params") == {"units": 100.0, "value": 2000.0}
     # A promotion on 03-14..16 (30 units) with lead time 5: an order placed now arrives on
     # 03-08, before it: raise this run's order by the 30 units short (110 sold before it).
-    raise_ = event_alerts(_items(on_hand=[50.0], lead_time_days=[5.0]),
+    raise_ = event_alerts(alert_items(on_hand=[50.0], lead_time_days=[5.0]),
                           _scenarios({"K0": 10.0}), NO_RECEIPTS,
                           _promotion("K0", "2025-03-14", "2025-03-16", None), NO_STREAMS,
                           AS_OF, CONFIG).iloc[0]
@@ -122,7 +111,7 @@ def test_event_actions_cap_a_livestream_raise_an_order_or_move_stock() -> None:
     assert _params(raise_) == {"supplier": "S", "units": 30.0, "arrival": "2025-03-08"}
     # The same promotion on tmall with lead time 20 and 120 on hand: 10 left at its start
     # (110 sold before), 20 short; hold back 20 of the other channels' units before it.
-    moved = event_alerts(_items(on_hand=[120.0], lead_time_days=[20.0]),
+    moved = event_alerts(alert_items(on_hand=[120.0], lead_time_days=[20.0]),
                          _scenarios({"K0": 10.0}), NO_RECEIPTS,
                          _promotion("K0", "2025-03-14", "2025-03-16", "tmall"), NO_STREAMS,
                          AS_OF, CONFIG).iloc[0]
@@ -141,7 +130,7 @@ def _festival(day: str, kind: str = "festival", name: str = "双11") -> pd.DataF
 def test_a_festival_in_the_events_table_is_checked_within_the_lead_time() -> None:
     # 双11 on 03-14 (12 days ahead); 100 on hand, 110 sold before it: 10 short, 200 at risk.
     config = PlanningConfig(event_window_days=3)
-    items = _items(sku=["F", "G"], lead_time_days=[14.0, 5.0])
+    items = alert_items(sku=["F", "G"], lead_time_days=[14.0, 5.0])
     found = event_alerts(items, _scenarios({"F": 10.0, "G": 10.0}), NO_RECEIPTS,
                          NO_PROMOTIONS, NO_STREAMS, AS_OF, config, events=_festival("2025-03-14"))
     # G's lead time (5) and the window (3) end before it: only F is checked.
@@ -171,7 +160,7 @@ def test_overstock_is_judged_after_this_runs_order_against_the_non_event_rate() 
     # 60 forecast days want 59 x 2 + 200 = 318; 60 more days at the non-event rate 2: 120.
     # 300 on hand + this run's 200 = 500: 62 above 120 days of cover, 310 at cost; it lasts
     # 60 + (500 - 318) / 2 = 151 days.
-    items = _items(sku=["O"], on_hand=[300.0])
+    items = alert_items(sku=["O"], on_hand=[300.0])
     mask = event_days(items, event_rows(items, NO_PROMOTIONS, NO_STREAMS,
                                         _festival("2025-03-12")), FIRST_DAY, 60)
     assert mask.sum() == 1 and mask[0, 9]
@@ -193,7 +182,7 @@ def test_overstock_is_judged_after_this_runs_order_against_the_non_event_rate() 
 
 
 def test_overstock_pushes_out_the_last_open_po_else_clears_the_excess() -> None:
-    items = _items(sku=["O"], on_hand=[1000.0])
+    items = alert_items(sku=["O"], on_hand=[1000.0])
     flat = scenarios_from(np.full((1, 50, 60), 2.0), ["O"], FIRST_DAY)
     # 1,000 + 2 POs (100 on 03-05, 50 on 03-20): 1,150 - 240 = 910 excess.
     pos = pd.DataFrame({"sku": ["O", "O"], "qty": [100.0, 50.0], "po_id": ["PO-A", "PO-B"],

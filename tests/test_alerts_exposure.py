@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from planning_data import AS_OF, scenarios_from
+from planning_data import AS_OF, alert_items, flat_scenarios
 
 from flows.config import NotifySettings
 from flows.i18n import language, localized_messages
@@ -41,20 +41,9 @@ NO_RECEIPTS = pd.DataFrame(columns=["sku", "date", "qty"])
 
 
 def _scenarios(rates: dict[str, float], days: int = 60) -> DemandScenarios:
-    mean = np.array(list(rates.values()))[:, None, None]
-    paths = np.broadcast_to(mean, (len(rates), 50, days)).astype(float)
-    return scenarios_from(paths, list(rates), FIRST_DAY)
+    return flat_scenarios(rates, days)
 
 
-def _items(**columns: Sequence[object]) -> pd.DataFrame:
-    n = len(next(iter(columns.values())))
-    base: dict[str, Sequence[object]] = {
-        "sku": [f"K{i}" for i in range(n)], "supplier": ["S"] * n, "category": ["c"] * n,
-        "price": [20.0] * n, "unit_cost": [5.0] * n, "on_hand": [100.0] * n,
-        "backorders": [0.0] * n, "lead_time_days": [10.0] * n, "shelf_life_days": [np.nan] * n,
-    }
-    base.update(columns)
-    return pd.DataFrame(base)
 
 
 def _livestreams(sku: str, day: str, hosts: Sequence[str], planned: float) -> pd.DataFrame:
@@ -86,7 +75,7 @@ def _alerts(items: pd.DataFrame, rates: dict[str, float], streams: pd.DataFrame,
 
 @pytest.fixture(scope="module")
 def alerts() -> pd.DataFrame:
-    items = _items(sku=["A", "B"], on_hand=[30.0, 3000.0])
+    items = alert_items(sku=["A", "B"], on_hand=[30.0, 3000.0])
     return _alerts(items, {"A": 10.0, "B": 2.0},
                    _livestreams("A", "2025-03-07", ["Li", "Wei"], 100.0), _exceptions("B"))
 
@@ -144,11 +133,11 @@ def test_periods_that_do_not_overlap_add_up() -> None:
 def test_severity_does_not_depend_on_how_many_other_alerts_there_are() -> None:
     # A at price 200: the stockout is worth 14,000 (high by money) and bites in 4 days
     # (critical by cover): the less severe, high. Each livestream: 20,000, 5 days: high.
-    alone = _alerts(_items(sku=["A"], on_hand=[30.0], price=[200.0]), {"A": 10.0},
+    alone = _alerts(alert_items(sku=["A"], on_hand=[30.0], price=[200.0]), {"A": 10.0},
                     _livestreams("A", "2025-03-07", ["Li", "Wei"], 100.0), _exceptions("A"))
     crowd_skus = [f"X{i}" for i in range(30)]
     crowd = _alerts(
-        _items(sku=["A", *crowd_skus], on_hand=[30.0] + [0.0] * 30,
+        alert_items(sku=["A", *crowd_skus], on_hand=[30.0] + [0.0] * 30,
                price=[200.0] + [5000.0] * 30),
         {"A": 10.0, **dict.fromkeys(crowd_skus, 10.0)},
         _livestreams("A", "2025-03-07", ["Li", "Wei"], 100.0), _exceptions("A"))
