@@ -35,8 +35,13 @@ __all__ = [
     "tune_baseline",
 ]
 
-COVER_DAYS_GRID = (14, 21, 28, 35, 42, 49, 56, 70, 84, 112, 140)
-REORDER_DAYS_GRID = (7, 14, 21, 28, 35, 42, 56, 70, 98)
+# Every week from 2 to 20 weeks of cover and from 1 to 14 weeks of reorder point (175 rules
+# with M < N). The earlier grid (60 rules, steps of up to 28 days past 8 weeks) overshot the
+# target: on the sample brand's 618 replay its cheapest rule reaching 0.95 filled 0.989, so
+# the rule compared was not tuned to the target but 4 points above it. A rule replay costs
+# ~0.1 s for 80 SKUs, so the finer grid adds ~15 s to a replay whose forecasts take minutes.
+COVER_DAYS_GRID = tuple(range(14, 141, 7))
+REORDER_DAYS_GRID = tuple(range(7, 99, 7))
 
 
 @dataclass(frozen=True)
