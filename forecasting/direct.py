@@ -234,12 +234,17 @@ class DirectGlobalModel:
             return pd.DataFrame(columns=part.columns, index=rows.index[keep], dtype=float)
         return pd.DataFrame(out, columns=columns, index=rows.index[keep])
 
-    def _design(self, rows: pd.DataFrame, lead_of_row: np.ndarray, keep: np.ndarray
+    def _design(self, rows: pd.DataFrame, lead_of_row: np.ndarray, keep: np.ndarray,
+                signals: pd.DataFrame | None = None, at: np.ndarray | None = None
                 ) -> pd.DataFrame:
         """Model inputs for the rows at positions ``keep`` of ``rows`` (whole series, history
         with ``y`` masked where censored or unknown). History features need every row; the
         rest is built for the kept rows only (a forecast keeps ``h`` of ~900 rows per series:
-        building everything for all of them took a quarter of the sample brand's CPU)."""
+        building everything for all of them took a quarter of the sample brand's CPU).
+
+        The signal features come from ``rows`` at ``keep``, or from ``signals`` at positions
+        ``at`` (a forecast's future rows), so the history need not carry them: each copy of
+        the wide history had cost ~100 bytes a row, ~1 GB at 10,000 series."""
         weekly = is_weekly(self.freq)
         history = self._history(rows, lead_of_row, keep)
         closure: dict[str, np.ndarray] = {}
@@ -248,12 +253,15 @@ class DirectGlobalModel:
             closed = rows["closed"].to_numpy() > 0
             closure["since_closed"] = _distance_to_flag(closed, codes, backward=False)[keep]
             closure["until_closed"] = _distance_to_flag(closed, codes, backward=True)[keep]
-        rows = rows.iloc[keep]
-        frame = pd.DataFrame({f: rows[f].to_numpy() for f in self.features}, index=rows.index)
-        for name, values in _calendar(rows["ds"], weekly).items():
+        source, where = (rows, keep) if signals is None else (signals, at)
+        ds = pd.Series(rows["ds"].to_numpy()[keep], index=history.index)
+        ids = rows["unique_id"].to_numpy()[keep]
+        frame = pd.DataFrame({f: source[f].to_numpy()[where] for f in self.features},
+                             index=history.index)
+        for name, values in _calendar(ds, weekly).items():
             frame[name] = values
         step = 7 if weekly else 1
-        frame["t"] = ((rows["ds"] - _EPOCH).dt.days // step).to_numpy()
+        frame["t"] = ((ds - _EPOCH).dt.days // step).to_numpy()
         frame = pd.concat([frame, history], axis=1)
         frame["lead"] = lead_of_row[keep]
         scale = self._scale(frame)
@@ -261,9 +269,8 @@ class DirectGlobalModel:
             frame[name] = values
         if "live_planned_units" in frame:
             frame["live_intensity"] = frame["live_planned_units"].to_numpy() / scale
-        statics = self.statics_.reindex(rows["unique_id"])
-        frame["series"] = pd.Categorical(rows["unique_id"].astype(str),
-                                         categories=self.categories_["series"])
+        statics = self.statics_.reindex(ids)
+        frame["series"] = pd.Categorical(ids.astype(str), categories=self.categories_["series"])
         for col in _STATICS:
             frame[col] = pd.Categorical(statics[col].fillna("unknown").astype(str).to_numpy(),
                                         categories=self.categories_[col])
@@ -279,8 +286,19 @@ class DirectGlobalModel:
         return np.fmax(np.nan_to_num(scale, nan=_MIN_SCALE), _MIN_SCALE)
 
     def _known(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows`` with ``y`` NaN where censored; a shallow copy (the other columns are
+        shared, not copied)."""
         censored = rows["censored"].to_numpy(dtype=bool)
-        return rows.assign(y=np.where(censored, np.nan, rows["y"].to_numpy(dtype="float64")))
+        out = rows.copy(deep=False)
+        out["y"] = np.where(censored, np.nan, rows["y"].to_numpy(dtype="float64"))
+        return out
+
+    def _narrow(self, rows: pd.DataFrame) -> list[str]:
+        """The columns of ``rows`` a forecast reads over history: keys, demand, censoring
+        and closures."""
+        wanted = ["unique_id", "ds", "y", "censored", *(["closed"] if "closed" in self.features
+                                                         else [])]
+        return [c for c in wanted if c in rows]
 
     def fit(self, history: pd.DataFrame, statics: pd.DataFrame,
             windows: Sequence[tuple[pd.DataFrame, pd.DataFrame]] = (),
@@ -378,17 +396,22 @@ class DirectGlobalModel:
             raise ValueError(f"a direct model fitted for {self.horizon} periods cannot "
                              f"forecast {h}")
         context = 2 * (104 if is_weekly(self.freq) else 371) + self.horizon
-        recent = self._known(history.groupby("unique_id", sort=False).tail(context))
-        ahead = future.assign(y=np.nan, censored=False)
-        rows = pd.concat([recent, ahead[recent.columns.intersection(ahead.columns)]],
-                         ignore_index=True).sort_values(["unique_id", "ds"], ignore_index=True)
+        recent = history[self._narrow(history)].groupby("unique_id", sort=False).tail(context)
+        recent = self._known(recent).assign(_at=-1)
+        ahead = future[[c for c in recent.columns if c in future and c not in ("y", "censored")]]
+        ahead = ahead.assign(y=np.nan, censored=False, _at=np.arange(len(future)))
+        rows = pd.concat([recent, ahead.reindex(columns=recent.columns)],
+                         ignore_index=True).sort_values(
+            ["unique_id", "ds"], ignore_index=True)
         cutoff = history["ds"].max()
         steps = pd.date_range(cutoff, periods=self.horizon + 1, freq=self.freq)
         step_of_row = np.clip(steps.get_indexer(pd.DatetimeIndex(rows["ds"])), 1, self.horizon)
         leads = np.asarray(self.leads)
         lead_of_row = leads[np.searchsorted(leads, step_of_row)]
         wanted = (rows["ds"] > cutoff).to_numpy()
-        design = self._design(rows, lead_of_row, np.flatnonzero(wanted))
+        keep = np.flatnonzero(wanted)
+        design = self._design(rows, lead_of_row, keep, signals=future,
+                              at=rows["_at"].to_numpy()[keep])
         keys = pd.DataFrame({"unique_id": rows["unique_id"].to_numpy()[wanted].astype(str),
                              "ds": rows["ds"].to_numpy()[wanted]})
         return FutureDesign(keys, design)

@@ -240,7 +240,7 @@ class Forecaster:
         cfg = self.config
         self.prepare(data, as_of, products, inventory)
         min_history = cfg.min_history or 2 * self.season_
-        history = self.rows_[self.rows_["ds"] <= self.origin_]
+        history = self._until(self.origin_)
         self.classes_ = classify_demand(history, min_history)
         self.ets_ids_ = self._ets_ids(history)
         # Inner windows are at most a quarter long: a 140-day planning horizon would
@@ -303,6 +303,20 @@ class Forecaster:
         rows.loc[history, "y"] = imputed
         return rows, list(features.columns)
 
+    def _until(self, cutoff: pd.Timestamp, rows: pd.DataFrame | None = None,
+               wide: bool = False) -> pd.DataFrame:
+        """The rows of ``rows`` (default: every row) up to ``cutoff``: with every column when
+        ``wide`` (a global model's training rows), else only keys, demand, censoring and
+        closures. The signal columns are most of a row's bytes, and the engine took up to
+        five filtered copies of the whole table at once (the peak of its memory)."""
+        rows = self.rows_ if rows is None else rows
+        mask = (rows["ds"] <= cutoff).to_numpy()
+        if wide:
+            return rows[mask]
+        narrow = [c for c in ("unique_id", "ds", "y", "censored", "stockout", "closed")
+                  if c in rows]
+        return rows.loc[mask, narrow]
+
     def _ets_ids(self, history: pd.DataFrame) -> list[str]:
         cfg = self.config
         if "auto_ets" not in cfg.stats_models or cfg.ets_max_series == 0:
@@ -350,14 +364,15 @@ class Forecaster:
             self.rows_, self.features_, self.origin_, cutoffs[0], self.window_, self.freq_)
         if self.unseen_peak_:
             setups = [s for s in setups if s.name in MEAN_SETUPS] or setups
-        train = self.rows_[self.rows_["ds"] <= cutoffs[0]]
+        train = self._until(cutoffs[0], wide=True)
         sample = sample_series(train, SELECTION_ROWS, cfg.seed) if len(setups) > 1 else None
         rows = self.rows_ if sample is None else self.rows_[self.rows_["unique_id"].isin(sample)]
         windows = self._inner_windows(rows, cutoffs)
         chosen: tuple[float, GlobalSetup, DirectGlobalModel] | None = None
         for setup in setups:
             model = self._direct(setup, None if fixed else MAX_TREES).fit(
-                rows[rows["ds"] <= cutoffs[0]], self.panel_.series,
+                train if sample is None else self._until(cutoffs[0], rows, wide=True),
+                self.panel_.series,
                 windows=() if fixed else windows, early_stopping_rounds=EARLY_STOPPING_ROUNDS)
             # One candidate needs no score (it saves predicting both windows once more).
             score = self._global_window_score(model, windows) if len(setups) > 1 else 0.0
@@ -374,7 +389,7 @@ class Forecaster:
     def _inner_windows(self, rows: pd.DataFrame, cutoffs: list[pd.Timestamp]
                        ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
         step = _step(self.freq_)
-        return [(rows[rows["ds"] <= c],
+        return [(self._until(c, rows),
                  rows[(rows["ds"] > c) & (rows["ds"] <= c + self.window_ * step)])
                 for c in cutoffs]
 
@@ -396,7 +411,7 @@ class Forecaster:
         cfg = self.config
         if not cfg.global_model:
             return None
-        train = self.rows_[self.rows_["ds"] <= cutoff]
+        train = self._until(cutoff, wide=True)
         if cfg.global_strategy == "direct":
             return self._direct(self.setup_, self.trees_).fit(train, self.panel_.series)
         model = GlobalModel(self.features_, self.freq_, self.season_, cfg.lightgbm_params,
@@ -409,7 +424,9 @@ class Forecaster:
         """Every candidate's forecast for the ``h`` periods after ``cutoff``."""
         cfg = self.config
         end = pd.date_range(cutoff, periods=h + 1, freq=self.freq_)[-1]
-        train = self.rows_[self.rows_["ds"] <= cutoff]
+        # A direct model reads only demand over history (its signals come with ``ahead``).
+        train = self._until(cutoff, wide=not isinstance(global_model, DirectGlobalModel)
+                            and global_model is not None)
         alive = train["unique_id"].unique()
         ahead = self.rows_[(self.rows_["ds"] > cutoff) & (self.rows_["ds"] <= end)
                            & self.rows_["unique_id"].isin(alive)]
@@ -757,7 +774,7 @@ class Forecaster:
     def _scores(self) -> pd.DataFrame:
         joined = self._window_actuals()
         joined = joined.assign(combination=self._combine(joined), _all="all")
-        scale = seasonal_scale(self.rows_[self.rows_["ds"] <= self.origin_], self.season_)
+        scale = seasonal_scale(self._until(self.origin_), self.season_)
         return point_metrics(joined, [*self.model_names_, "combination"], scale, by=["_all"]
                              ).drop(columns="_all")
 
