@@ -125,7 +125,7 @@ def _outcome() -> SimpleNamespace:
     return SimpleNamespace(
         run_id="r-9", as_of=pd.Timestamp("2026-11-01"), out=Path("outputs/demo"),
         summary={"order_lines": 4, "order_value": 12345.5, "suppliers_ordered": 2,
-                 "exceptions": 1, "alerts": {"high": 2},
+                 "exceptions": 1, "alerts": {"high": 2}, "money_at_risk": 16000.0,
                  "solver": {"status": "Optimal", "proven_optimal": True}},
         report=Path("outputs/demo/report.html"), whatif=False, cached=(),
         notices=SimpleNamespace(digests=[], failed=[]),
@@ -135,10 +135,12 @@ def _outcome() -> SimpleNamespace:
 def test_terminal_summary_in_each_language() -> None:
     zh = describe_run(_outcome(), ZH)
     assert zh.startswith("计划运行 r-9 截至 2026-11-01")
-    assert "4 行，金额 ¥12,345.50，发往 2 家供应商" in zh and "2 高 (alerts.csv)" in zh
+    assert "4 行，金额 ¥12,345.50，发往 2 家供应商" in zh
+    assert "2 高 (alerts.csv)；风险金额 ¥16,000" in zh
     en = describe_run(_outcome(), EN)
     assert en.startswith("Planning run r-9 as of 2026-11-01")
     assert "  orders:        4 lines worth 12,345.5 to 2 suppliers" in en
+    assert "2 high (alerts.csv); money at risk 16,000" in en
 
 
 # -- report -------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from local_servers import HttpReceiver, free_port, http_receiver
 from flows.commands import main
 from flows.sample import generate_brand, write_brand
 from flows.storage.store import RunStore
+from replenishment.exposure import money_at_risk
 
 
 def _write_config(path: Path, root: Path, **data: Any) -> Path:
@@ -117,6 +118,9 @@ def test_a_run_writes_every_output_and_its_artifacts(two_runs: TwoRuns) -> None:
     forecast = pd.read_csv(out / "forecast.csv", encoding="utf-8-sig")
     assert forecast["date"].nunique() == 14
     alerts = pd.read_csv(out / "alerts.csv", encoding="utf-8-sig")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    # The headline the digest and the terminal print: each SKU's exposure once.
+    assert summary["money_at_risk"] == pytest.approx(money_at_risk(alerts), abs=0.01)
     assert (out / "exceptions.csv").exists()
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "Tiny Brand" in report

@@ -46,6 +46,15 @@ def _row(label: str, value: str) -> str:
     return f"  {label}{' ' * max(15 - _width(label), 1)}{value}"
 
 
+def _at_risk(summary: dict[str, object], lang: Language) -> str:
+    """``; money at risk ¥X`` when the run's alerts put money at risk."""
+    amount = float(summary.get("money_at_risk") or 0.0)  # type: ignore[arg-type]
+    if amount <= 0:
+        return ""
+    shown = lang.money(amount) if lang.is_chinese else f"{amount:,.0f}"
+    return lang.gettext("; money at risk {amount}", amount=shown)
+
+
 def describe_run(outcome: RunOutcome, lang: Language) -> str:
     """The run's summary and paths, for the terminal."""
     t = lang.gettext
@@ -67,7 +76,7 @@ def describe_run(outcome: RunOutcome, lang: Language) -> str:
                              suppliers=summary["suppliers_ordered"])),
         _row(t("solver:"), f"{solver.get('status')}, {proof}"),
         _row(t("exceptions:"), f"{summary['exceptions']} (exceptions.csv)"),
-        _row(t("alerts:"), f"{tally} (alerts.csv)"),
+        _row(t("alerts:"), f"{tally} (alerts.csv)" + _at_risk(summary, lang)),
         _row(t("forecast:"), str(outcome.out / "forecast.csv")),
         _row(t("order forecast:"), str(outcome.out / "order_forecast")),
     ]

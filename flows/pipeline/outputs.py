@@ -14,6 +14,7 @@ from flows.i18n import Language, language
 from flows.outbound.purchase_order import write_purchase_orders
 from flows.storage.exports import safe_filename, write_csv
 from forecasting import ForecastResult
+from replenishment.exposure import money_at_risk
 from replenishment.plan import PlanResult
 
 __all__ = ["plan_summary", "shortfall", "write_plan_outputs"]
@@ -62,7 +63,8 @@ def _labelled(frame: pd.DataFrame, lang: Language) -> pd.DataFrame:
 
 
 def plan_summary(result: PlanResult, run_id: str, as_of: pd.Timestamp) -> dict[str, object]:
-    """The run's headline numbers, written as ``summary.json``."""
+    """The run's headline numbers, written as ``summary.json``; ``money_at_risk`` is the
+    digest's headline (each SKU's exposure once: :func:`replenishment.exposure.money_at_risk`)."""
     report = result.report
     severities = result.alerts["severity"].value_counts().to_dict() if len(result.alerts) else {}
     return {
@@ -74,6 +76,9 @@ def plan_summary(result: PlanResult, run_id: str, as_of: pd.Timestamp) -> dict[s
         "suppliers_ordered": int(result.orders["supplier"].nunique()),
         "exceptions": len(result.exceptions),
         "alerts": {str(k): int(v) for k, v in severities.items()},
+        "money_at_risk": (money_at_risk(result.alerts) if "exposure" in result.alerts
+                          else 0.0),
+        "transfers": len(result.transfers),
         "solver": {
             "status": report.status, "proven_optimal": report.proven_optimal,
             "gap": report.gap, "seconds": round(report.seconds, 2), "message": report.message,
