@@ -99,7 +99,7 @@ def make_returns(rng: np.random.Generator, sold: NDArray[np.int64],
         "channel": np.asarray(CHANNELS)[grouped["channel"]],
         "units": grouped["units"],
         "restocked": grouped["restocked"],
-    })
+    }, copy=False)
     known = truth[truth["date"] <= dates[as_of_day]]
     table = pd.DataFrame({
         "date": known["date"], "sku": known["sku"], "channel": known["channel"],

@@ -86,6 +86,9 @@ def _price_paths(rng: np.random.Generator, catalog: Catalog, dates: pd.DatetimeI
             continue
         lo = int(first_sale[s]) + 30
         count = rng.poisson(0.4 * history_days / 365) if lo < history_days - 7 else 0
+        # At most one change a day: a SKU launched weeks before the end has few days left
+        # (the 10,000-SKU brand drew more changes than days; smaller brands are unchanged).
+        count = min(count, max(history_days - 7 - lo, 0))
         change_days = np.sort(rng.choice(np.arange(lo, history_days - 7), size=count,
                                          replace=False)) if count else np.array([], dtype=int)
         factors = np.where(rng.random(count) < 0.7, rng.uniform(1.05, 1.15, count),
