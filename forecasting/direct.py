@@ -199,7 +199,7 @@ class DirectGlobalModel:
     def __init__(self, features: Sequence[str], freq: str, season: int, horizon: int,
                  params: dict[str, Any], seed: int, n_jobs: int,
                  train_history: int | None = None, target: str = "scaled",
-                 holiday_weight: float = 1.0) -> None:
+                 holiday_weight: float = 1.0, max_rows: int | None = None) -> None:
         self.features = list(features)
         self.freq = freq
         self.season = season
@@ -210,6 +210,7 @@ class DirectGlobalModel:
         self.train_history = train_history
         self.target = target
         self.holiday_weight = holiday_weight
+        self.max_rows = max_rows
         self.leads = direct_leads(horizon, freq)
 
     def _history(self, rows: pd.DataFrame, lead_of_row: np.ndarray, keep: np.ndarray
@@ -324,7 +325,7 @@ class DirectGlobalModel:
         zero = rows["y"].to_numpy() == 0
         keep &= ~(zero & (rng.random(len(rows)) < 0.5))
         lead_of_row = rng.choice(np.asarray(self.leads), size=len(rows))
-        chosen = np.flatnonzero(keep)
+        chosen = self._capped(np.flatnonzero(keep))
         X = self._design(rows, lead_of_row, chosen)
         y = rows["y"].to_numpy()[chosen]
         scale = X["_scale"].to_numpy()
@@ -367,9 +368,19 @@ class DirectGlobalModel:
             return np.log1p(y), np.ones(len(y))
         return y, np.ones(len(y))
 
+    def _capped(self, chosen: np.ndarray) -> np.ndarray:
+        """At most ``max_rows`` of the training rows ``chosen``, drawn evenly at random (own
+        stream: under the cap nothing changes). Training costs grow with rows; a brand past
+        the cap trains on a uniform share of every series' rows, the loss scaled alike."""
+        if self.max_rows is None or len(chosen) <= self.max_rows:
+            return chosen
+        rng = np.random.default_rng([self.seed, 1])
+        return np.sort(rng.choice(chosen, size=self.max_rows, replace=False))
+
     def _validation(self, windows: Sequence[tuple[pd.DataFrame, pd.DataFrame]]
                     ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         designs, targets, weights = [], [], []
+        windows = [self._fewer_series(known, ahead) for known, ahead in windows]
         for known, ahead in windows:
             h = int(ahead["ds"].nunique())
             design = self.future_design(known, ahead.drop(columns=["y"]), h)
@@ -383,6 +394,20 @@ class DirectGlobalModel:
             targets.append(target)
             weights.append(weight)
         return pd.concat(designs), np.concatenate(targets), np.concatenate(weights)
+
+    def _fewer_series(self, known: pd.DataFrame, ahead: pd.DataFrame
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """A window for early stopping with at most ``max_rows / 4`` rows ahead: whole series
+        at random when there are more (the window designs of 10,000 series took ~1 GB)."""
+        limit = None if self.max_rows is None else self.max_rows // 4
+        if limit is None or len(ahead) <= limit:
+            return known, ahead
+        ids = ahead["unique_id"].unique()
+        rng = np.random.default_rng([self.seed, 2])
+        share = limit / len(ahead)
+        picked = rng.choice(ids, size=max(1, int(len(ids) * share)), replace=False)
+        return (known[known["unique_id"].isin(picked)],
+                ahead[ahead["unique_id"].isin(picked)])
 
     @property
     def n_trees(self) -> int:

@@ -58,6 +58,7 @@ from forecasting.scenarios import DemandScenarios
 from forecasting.setup import (
     EARLY_STOPPING_ROUNDS,
     LEARNING_RATE,
+    MAX_TRAIN_ROWS,
     MAX_TREES,
     MEAN_SETUPS,
     MIN_TREES,
@@ -344,7 +345,8 @@ class Forecaster:
                   **({"n_estimators": trees} if trees else {}), **cfg.lightgbm_params}
         return DirectGlobalModel(
             self.features_, self.freq_, self.season_, self.horizon_, params, cfg.seed,
-            self.n_jobs, setup.train_history, setup.target, cfg.holiday_weight)
+            self.n_jobs, setup.train_history, setup.target, cfg.holiday_weight,
+            max_rows=MAX_TRAIN_ROWS)
 
     def _window_global(self, cutoffs: list[pd.Timestamp]
                        ) -> GlobalModel | DirectGlobalModel | None:

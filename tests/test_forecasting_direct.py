@@ -66,3 +66,12 @@ def test_livestream_plan_sets_the_forecast_of_a_stream_day() -> None:
     assert normal["lightgbm"].sum() / normal["y"].sum() == pytest.approx(1.0, abs=0.1)
     with pytest.raises(ValueError, match="cannot forecast"):
         model.predict(history, future, horizon + 1)
+
+
+def test_training_rows_capped_only_past_the_cap() -> None:
+    model = DirectGlobalModel([], "D", 7, 14, {}, seed=0, n_jobs=1, max_rows=100)
+    rows = np.arange(0, 300, 2)
+    capped = model._capped(rows)
+    assert len(capped) == 100 and np.all(np.diff(capped) > 0) and np.isin(capped, rows).all()
+    assert np.array_equal(model._capped(rows[:100]), rows[:100])
+    assert np.array_equal(DirectGlobalModel([], "D", 7, 14, {}, 0, 1)._capped(rows), rows)
