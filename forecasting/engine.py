@@ -77,6 +77,7 @@ from forecasting.uncertainty import (
     estimate_dispersion,
     nb_quantiles,
     sample_sku_paths,
+    settled_rows,
 )
 
 __all__ = ["BLENDS", "PLANNING_WEEKS", "ForecastResult", "Forecaster", "default_horizon",
@@ -628,7 +629,8 @@ class Forecaster:
 
     def _fit_uncertainty(self) -> None:
         cfg = self.config
-        joined = self._window_actuals()
+        starts = self.panel_.series.set_index("unique_id")["start"]
+        joined = settled_rows(self._window_actuals(), starts)
         classes = self.classes_.set_index("unique_id")["demand_class"]
         errors = joined[["unique_id", "ds", "window", "y"]].assign(
             mu=self._combine(joined), demand_class=joined["unique_id"].map(classes).to_numpy())

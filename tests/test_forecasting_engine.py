@@ -167,3 +167,25 @@ def test_weekly_data_end_to_end() -> None:
     assert result.channel["date"].nunique() == 8
     weekly_mean = weekly.groupby(["sku", "channel"])["units"].mean().mean()
     assert result.channel["forecast"].mean() == pytest.approx(weekly_mean, rel=0.3)
+
+
+def test_a_product_launched_at_the_backtest_cutoff_does_not_set_the_spread() -> None:
+    """A SKU that began selling on the backtest window's cutoff was scored on a forecast
+    made before it sold (zero against ~60 a day): that window's errors must not set any
+    dispersion; the SKU takes its class's. Counted, they doubled the class's alpha here
+    (0.34 -> 0.70) and raised it from 0.15 to 142 on the sample brand's 618, where the
+    launch was alone in its class and the plan bought 8x the peak."""
+    data, products, _ = synthetic_demand(n_skus=2, channels=("tmall",), days=400,
+                                         level=(40.0, 80.0), seed=2)
+    sales = data.sales
+    as_of = sales["date"].max()
+    cfg = _cfg(horizon=56, backtest_windows=1, global_model=False)
+    cutoff = as_of - pd.Timedelta(days=56)
+    launched = DemandData(sales[(sales["sku"] != "S000") | (sales["date"] >= cutoff)]
+                          .reset_index(drop=True))
+    fitted = Forecaster(cfg, n_jobs=1).fit(launched, as_of, products=products)
+    assert fitted.window_forecasts_["cutoff"].eq(cutoff).all()
+    assert fitted.window_forecasts_["unique_id"].eq("S000|tmall").any()  # scored unsold
+    assert set(fitted.window_errors_["unique_id"]) == {"S001|tmall"}
+    assert fitted.alpha_["S000|tmall"] == pytest.approx(fitted.alpha_["S001|tmall"])
+    assert fitted.alpha_["S001|tmall"] < 0.5

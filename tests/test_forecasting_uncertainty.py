@@ -15,6 +15,7 @@ from forecasting.uncertainty import (
     nb_quantiles,
     pit_coverage,
     sample_sku_paths,
+    settled_rows,
 )
 
 
@@ -63,3 +64,15 @@ def test_backtest_coverage_within_bands(intermittent_share: float) -> None:
     assert {"seasonal_naive", "lightgbm", "forecast"} <= set(result.overall["model"])
     fig = plot_backtest(result, top_n=2)
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 2
+
+
+def test_settled_rows_keep_windows_a_series_had_sold_four_weeks_before() -> None:
+    cutoff = pd.Timestamp("2026-02-10")
+    errors = pd.DataFrame({"unique_id": ["A", "B", "C"], "cutoff": [cutoff] * 3,
+                           "y": [5.0, 7.0, 9.0]})
+    starts = pd.Series({"A": pd.Timestamp("2026-01-13"),  # 28 days before: kept
+                        "B": pd.Timestamp("2026-01-14"),  # 27 days: left out
+                        "C": cutoff})                     # began on the cutoff: left out
+    assert settled_rows(errors, starts)["unique_id"].tolist() == ["A"]
+    # Nothing settled (a brand of launches): every row, rather than no error at all.
+    assert settled_rows(errors[1:], starts)["unique_id"].tolist() == ["B", "C"]
