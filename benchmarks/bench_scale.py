@@ -52,6 +52,8 @@ class ScaleRun:
     order_lines: int
     load_before: float
     load_after: float
+    stage_peak_mb: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """Peak RSS of the process tree during read + validate, forecast and plan."""
 
     @property
     def wall_s(self) -> float:
@@ -89,25 +91,33 @@ def measure(folder: Path, skus: int, engine: str, workers: int) -> ScaleRun:
     with execution(settings, workers=workers):
         startup = time.perf_counter() - started
         cpu_before = _tree_cpu()
+        peaks = []
         with _TreeSampler() as memory:
             clock = time.perf_counter()
-            dataset = parse_dataset(read_folder(folder))
-            as_of = pd.Timestamp(dataset.demand.sales["date"].max())
-            planning = PlanningConfig()
-            config, _ = stages.planning_forecast_config(ForecastConfig(), dataset, planning)
+            with _TreeSampler() as stage:
+                dataset = parse_dataset(read_folder(folder))
+                as_of = pd.Timestamp(dataset.demand.sales["date"].max())
+                planning = PlanningConfig()
+                config, _ = stages.planning_forecast_config(ForecastConfig(), dataset,
+                                                            planning)
+            peaks.append(stage.peak_bytes / 2**20)
             read = time.perf_counter() - clock
             clock = time.perf_counter()
-            forecast = stages.forecast(dataset.demand, dataset.supply.products, config, as_of,
-                                       settings, dataset.supply.inventory)
+            with _TreeSampler() as stage:
+                forecast = stages.forecast(dataset.demand, dataset.supply.products, config,
+                                           as_of, settings, dataset.supply.inventory)
+            peaks.append(stage.peak_bytes / 2**20)
             forecast_s = time.perf_counter() - clock
             clock = time.perf_counter()
-            result = stages.plan_orders(dataset, forecast, planning, as_of)
+            with _TreeSampler() as stage:
+                result = stages.plan_orders(dataset, forecast, planning, as_of)
+            peaks.append(stage.peak_bytes / 2**20)
             plan_s = time.perf_counter() - clock
         cpu = _tree_cpu() - cpu_before
     return ScaleRun(skus, len(forecast.models), engine, read, forecast_s, plan_s, cpu,
                     memory.peak_bytes / 2**20, startup if engine == "dask" else 0.0,
                     int(config.horizon or 0), len(result.orders), load_before,
-                    os.getloadavg()[0])
+                    os.getloadavg()[0], (peaks[0], peaks[1], peaks[2]))
 
 
 def _in_fresh_process(folder: Path, skus: int, engine: str, workers: int) -> ScaleRun:
@@ -116,20 +126,24 @@ def _in_fresh_process(folder: Path, skus: int, engine: str, workers: int) -> Sca
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
-    return ScaleRun(**json.loads(done.stdout.strip().splitlines()[-1]))
+    fields = json.loads(done.stdout.strip().splitlines()[-1])
+    fields["stage_peak_mb"] = tuple(fields["stage_peak_mb"])
+    return ScaleRun(**fields)
 
 
 def table(rows: list[ScaleRun]) -> str:
     """The rows as a markdown table."""
     lines = ["| SKUs | series | engine | horizon | read + validate s | forecast s | plan s | "
-             "wall s | CPU s | peak MB | MB per series | load 1m before / after |",
+             "wall s | CPU s | peak MB | MB per series | peak MB read / forecast / plan | "
+             "load 1m before / after |",
              "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | "
-             "--- |"]
+             "--- | --- |"]
     for r in rows:
+        stages = " / ".join(f"{p:,.0f}" for p in r.stage_peak_mb)
         lines.append(
             f"| {r.skus:,} | {r.series:,} | {r.engine} | {r.horizon} | {r.read_s:.1f} | "
             f"{r.forecast_s:.1f} | {r.plan_s:.1f} | {r.wall_s:.1f} | {r.cpu_s:.1f} | "
-            f"{r.peak_mb:,.0f} | {r.mb_per_series:.2f} | {r.load_before:.1f} / "
+            f"{r.peak_mb:,.0f} | {r.mb_per_series:.2f} | {stages} | {r.load_before:.1f} / "
             f"{r.load_after:.1f} |")
     return "\n".join(lines)
 
