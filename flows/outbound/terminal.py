@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from flows.i18n import SEVERITY_LABELS, Language
 
-__all__ = ["RunOutcome", "describe_run"]
+__all__ = ["RunOutcome", "describe_run", "labelled_row"]
 
 
 class RunOutcome(Protocol):
@@ -42,7 +42,8 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def _row(label: str, value: str) -> str:
+def labelled_row(label: str, value: str) -> str:
+    """``  label    value`` with the values of consecutive rows aligned in any language."""
     return f"  {label}{' ' * max(15 - _width(label), 1)}{value}"
 
 
@@ -69,26 +70,26 @@ def describe_run(outcome: RunOutcome, lang: Language) -> str:
     value = float(summary["order_value"])  # type: ignore[arg-type]
     lines = [
         f"{kind} {outcome.run_id} {t('as of {date}', date=outcome.as_of.date())} -> {outcome.out}",
-        _row(t("orders:"), t("{lines} lines worth {value} to {suppliers} suppliers "
+        labelled_row(t("orders:"), t("{lines} lines worth {value} to {suppliers} suppliers "
                              "(orders/<supplier>.xlsx and .csv)",
                              lines=summary["order_lines"],
                              value=lang.money(value) if lang.is_chinese else f"{value:,}",
                              suppliers=summary["suppliers_ordered"])),
-        _row(t("solver:"), f"{solver.get('status')}, {proof}"),
-        _row(t("exceptions:"), f"{summary['exceptions']} (exceptions.csv)"),
-        _row(t("alerts:"), f"{tally} (alerts.csv)" + _at_risk(summary, lang)),
-        _row(t("forecast:"), str(outcome.out / "forecast.csv")),
-        _row(t("order forecast:"), str(outcome.out / "order_forecast")),
+        labelled_row(t("solver:"), f"{solver.get('status')}, {proof}"),
+        labelled_row(t("exceptions:"), f"{summary['exceptions']} (exceptions.csv)"),
+        labelled_row(t("alerts:"), f"{tally} (alerts.csv)" + _at_risk(summary, lang)),
+        labelled_row(t("forecast:"), str(outcome.out / "forecast.csv")),
+        labelled_row(t("order forecast:"), str(outcome.out / "order_forecast")),
     ]
     if outcome.report is not None:
-        lines.append(_row(t("report:"), str(outcome.report)))
+        lines.append(labelled_row(t("report:"), str(outcome.report)))
     digests = outcome.notices.digests
-    lines += [_row(t("digest:"), str(r.path)) for r in digests if r.path is not None]
-    lines += [_row(t("notify:"), f"{r.team} -> {r.target}: {r.status}")
+    lines += [labelled_row(t("digest:"), str(r.path)) for r in digests if r.path is not None]
+    lines += [labelled_row(t("notify:"), f"{r.team} -> {r.target}: {r.status}")
               for r in digests if r.path is None]
-    lines += [_row(t("NOT delivered:"), line) for line in outcome.notices.failed]
+    lines += [labelled_row(t("NOT delivered:"), line) for line in outcome.notices.failed]
     if outcome.whatif:
         lines.append("  " + t("what-if: nothing was sent to teams or suppliers"))
     if outcome.cached:
-        lines.append(_row(t("reused from cache:"), ", ".join(outcome.cached)))
+        lines.append(labelled_row(t("reused from cache:"), ", ".join(outcome.cached)))
     return "\n".join(lines)

@@ -6,6 +6,7 @@ import sys
 
 from flows.config import Settings
 from flows.errors import UserError
+from flows.i18n import language
 
 __all__ = ["ensure_sample", "run_demo"]
 
@@ -33,13 +34,15 @@ def run_demo(settings: Settings) -> str:
     its settings when first imported).
     """
     from flows.orchestration.flow import planning_flow
+    from flows.outbound.terminal import labelled_row
     from flows.pipeline import describe_outcome
 
     ensure_sample(settings)
     outcome = planning_flow(settings=settings)
+    t = language(settings.locale).gettext
     return "\n".join([
-        f"Demo finished for {settings.brand}",
-        f"  data:          {settings.data.folder}",
+        t("Demo finished for {brand}", brand=settings.brand),
+        labelled_row(t("data:"), str(settings.data.folder)),
         describe_outcome(outcome, settings.locale),
-        f"  run store:     {settings.store_url}",
+        labelled_row(t("run store:"), settings.store_url),
     ])
