@@ -52,8 +52,7 @@ def _at_risk(summary: dict[str, object], lang: Language) -> str:
     amount = float(summary.get("money_at_risk") or 0.0)  # type: ignore[arg-type]
     if amount <= 0:
         return ""
-    shown = lang.money(amount) if lang.is_chinese else f"{amount:,.0f}"
-    return lang.gettext("; money at risk {amount}", amount=shown)
+    return lang.gettext("; money at risk {amount}", amount=lang.money(amount, 0))
 
 
 def describe_run(outcome: RunOutcome, lang: Language) -> str:
