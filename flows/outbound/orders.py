@@ -36,6 +36,7 @@ from flows.outbound.notify.ledger import StoreLedger
 from flows.outbound.purchase_order import (
     PurchaseOrder,
     build_purchase_order,
+    line_ship_to,
     po_number,
     write_purchase_order,
 )
@@ -213,8 +214,7 @@ def _with_reply_columns(order: PurchaseOrder, lines: pd.DataFrame,
     """The PO with the order book's line numbers and ids, and the columns the supplier fills
     in (see the module's decisions); a line is found by SKU and ship-to (one PO may ship a
     SKU to two warehouses)."""
-    where = [str(w) if isinstance(w, str) and w else options.ship_to for w in lines["warehouse"]]
-    keys = list(zip(lines["sku"].astype(str), where, strict=True))
+    keys = list(zip(lines["sku"].astype(str), line_ship_to(lines, options), strict=True))
     numbers = dict(zip(keys, lines["line_no"].astype(int), strict=True))
     ids = dict(zip(keys, lines["line_id"].astype(str), strict=True))
     table = order.lines.copy()

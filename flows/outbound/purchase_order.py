@@ -48,6 +48,7 @@ __all__ = [
     "SHARED_COLUMNS",
     "PurchaseOrder",
     "build_purchase_order",
+    "line_ship_to",
     "po_number",
     "write_purchase_order",
     "write_purchase_orders",
@@ -105,7 +106,7 @@ def _cases(qty: pd.Series, case_pack: pd.Series) -> pd.Series:
     return cases.astype("Int64") if (whole == whole.round()).all() else cases
 
 
-def _ship_to(lines: pd.DataFrame, options: PurchaseOrderSettings) -> pd.Series | str:
+def line_ship_to(lines: pd.DataFrame, options: PurchaseOrderSettings) -> pd.Series | str:
     """Each line's pool warehouse when the plan has stock pools, else the configured ship-to
     (also for a line naming no warehouse)."""
     if "warehouse" not in lines:
@@ -133,7 +134,7 @@ def build_purchase_order(
         "qty": kept["qty"], "case_pack": kept["case_pack"],
         "cases": _cases(kept["qty"], kept["case_pack"]), "unit_cost": kept["unit_cost"],
         "amount": kept["line_value"], "order_date": kept["order_date"],
-        "requested_delivery": kept["expected_arrival"], "ship_to": _ship_to(kept, options),
+        "requested_delivery": kept["expected_arrival"], "ship_to": line_ship_to(kept, options),
     }, columns=list(ORDER_COLUMNS))
     if share:
         for column in SHARED_COLUMNS:

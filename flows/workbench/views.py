@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from flows.storage.orderbook import OrderBook
+from flows.storage.orderbook import OrderBook, ship_to
 from flows.storage.store import RunRecord, RunStore
 from replenishment.cpfr import LINE_EXCEPTION_COLUMNS
 
@@ -182,12 +182,12 @@ def _lines(book_lines: pd.DataFrame, orders: pd.DataFrame,
     """This run's PO lines with their explanation and the previous run's quantity (by SKU
     and warehouse; see the module's decisions)."""
     explained = [c for c in EXPLANATION_COLUMNS if c in orders]
-    book_lines = book_lines.assign(_where=_where(book_lines))
-    out = book_lines.merge(orders.assign(_where=_where(orders))[["sku", "_where", *explained]],
+    book_lines = book_lines.assign(_where=ship_to(book_lines))
+    out = book_lines.merge(orders.assign(_where=ship_to(orders))[["sku", "_where", *explained]],
                            on=["sku", "_where"], how="left") \
         if not orders.empty else book_lines.reindex(
             columns=[*book_lines.columns, *EXPLANATION_COLUMNS])
-    before = (previous.assign(_where=_where(previous)).groupby(["sku", "_where"])["qty"].sum()
+    before = (previous.assign(_where=ship_to(previous)).groupby(["sku", "_where"])["qty"].sum()
               if not previous.empty else pd.Series(dtype=float))
     keys = pd.MultiIndex.from_arrays([out["sku"], out["_where"]])
     out["previous_qty"] = before.reindex(keys).fillna(0.0).to_numpy() if len(before) else 0.0
@@ -197,13 +197,6 @@ def _lines(book_lines: pd.DataFrame, orders: pd.DataFrame,
     out["edited"] = (out["qty"] != out["proposed_qty"]) | (
         out["delivery_date"] != out["proposed_date"])
     return out
-
-
-def _where(frame: pd.DataFrame) -> pd.Series:
-    """Each row's warehouse as a join key ('' for none, or no ``warehouse`` column)."""
-    if "warehouse" not in frame:
-        return pd.Series("", index=frame.index, dtype=object)
-    return frame["warehouse"].where(frame["warehouse"].notna(), "").astype(str)
 
 
 def supplier_page(store: RunStore, supplier: str) -> SupplierPage | None:
@@ -265,7 +258,7 @@ def _line_totals(orders: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["qty", "value"],
                             index=pd.MultiIndex.from_arrays([[], [], []],
                                                             names=["supplier", "sku", "_where"]))
-    frame = orders.assign(_where=_where(orders), value=orders["line_value"].astype(float),
+    frame = orders.assign(_where=ship_to(orders), value=orders["line_value"].astype(float),
                           qty=orders["qty"].astype(float))
     return frame.groupby(["supplier", "sku", "_where"])[["qty", "value"]].sum()
 
