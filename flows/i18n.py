@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -72,6 +73,11 @@ class Language:
     @property
     def is_chinese(self) -> bool:
         return self.locale.startswith("zh")
+
+    def column_labels(self, columns: Iterable[object]) -> list[str]:
+        """A table's column headers in this language (the catalog's ``column`` context:
+        the machine names in English, 调出仓, 计划数量... in Chinese)."""
+        return [self.translations.pgettext("column", str(c)) for c in columns]
 
     def gettext(self, message: str, **fields: object) -> str:
         """``message`` in this language, with ``{name}`` fields filled in."""

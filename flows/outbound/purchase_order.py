@@ -167,10 +167,6 @@ def _forecast(forecast: pd.DataFrame, stopped: set[str], codes: Mapping[str, str
     return out[columns]
 
 
-def _headers(frame: pd.DataFrame, lang: Language) -> list[str]:
-    return [lang.translations.pgettext("column", str(c)) for c in frame.columns]
-
-
 def _write_sheet(book: xlsxwriter.Workbook, name: str, frame: pd.DataFrame,
                  lang: Language) -> None:
     sheet = book.add_worksheet(name)
@@ -179,7 +175,7 @@ def _write_sheet(book: xlsxwriter.Workbook, name: str, frame: pd.DataFrame,
     money = book.add_format({"num_format": '"¥"#,##0.00'})
     day = book.add_format({"num_format": "yyyy-mm-dd"})
     number = book.add_format({"num_format": "#,##0.##"})
-    for col, header in enumerate(_headers(frame, lang)):
+    for col, header in enumerate(lang.column_labels(frame.columns)):
         sheet.write_string(0, col, header, bold)
         sheet.set_column(col, col, max(10, min(40, 2 * len(header) + 4)))
     for col, column in enumerate(frame.columns):
@@ -214,7 +210,7 @@ def _for_people(frame: pd.DataFrame, lang: Language) -> pd.DataFrame:
     out = frame.copy()
     for column in _DATES & set(out.columns):
         out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
-    out.columns = _headers(frame, lang)
+    out.columns = lang.column_labels(frame.columns)
     return out
 
 

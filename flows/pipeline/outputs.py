@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from flows.config import Settings
-from flows.i18n import Language, language
+from flows.i18n import language
 from flows.outbound.purchase_order import write_purchase_orders
 from flows.storage.exports import safe_filename, write_csv
 from forecasting import ForecastResult
@@ -44,8 +44,10 @@ def write_plan_outputs(result: PlanResult, forecast: ForecastResult, folder: Pat
         files[name] = write_csv(frame, folder / f"{name}.csv")
     if "warehouse" in result.levels:  # planned per stock pool (a warehouses table)
         lang = language(settings.locale if settings else "en")
-        files["transfers"] = write_csv(_labelled(result.transfers, lang),
-                                       folder / "transfers.csv")
+        # Headers in the run's language (调出仓, 调入仓...), as a supplier's purchase order.
+        transfers = result.transfers.set_axis(lang.column_labels(result.transfers.columns),
+                                              axis=1)
+        files["transfers"] = write_csv(transfers, folder / "transfers.csv")
     if result.changes is not None:  # a what-if: what it changed against the base plan
         files["whatif_changes"] = write_csv(result.changes, folder / "whatif_changes.csv")
     summary_path = folder / "summary.json"
@@ -53,13 +55,6 @@ def write_plan_outputs(result: PlanResult, forecast: ForecastResult, folder: Pat
                             encoding="utf-8")
     files["summary"] = summary_path
     return files
-
-
-def _labelled(frame: pd.DataFrame, lang: Language) -> pd.DataFrame:
-    """``frame`` with the catalog's column labels: in English the machine names, in
-    Chinese 调出仓, 调入仓 and so on (as a supplier's purchase order)."""
-    labels = [lang.translations.pgettext("column", str(c)) for c in frame.columns]
-    return frame.set_axis(labels, axis=1)
 
 
 def plan_summary(result: PlanResult, run_id: str, as_of: pd.Timestamp) -> dict[str, object]:
