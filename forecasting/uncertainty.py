@@ -185,29 +185,94 @@ def calibrate_location(errors: pd.DataFrame, min_rows: int = 200, max_rows: int 
 
 
 class DependenceEstimate:
-    """Lag-one autocorrelation of standardized errors within a series (``rho``) and their
-    correlation across channels of the same SKU on the same period (``shared``)."""
+    """Correlation of the demand multipliers (the log-normal factors of the paths): a
+    persistent ``level`` share that holds over the whole horizon, the lag-one autocorrelation
+    ``rho`` of the rest within a series, and the correlation across channels of the same SKU
+    on the same period (``shared``)."""
 
-    def __init__(self, rho: float, shared: float) -> None:
+    def __init__(self, rho: float, shared: float, level: float = 0.0) -> None:
         self.rho = rho
         self.shared = shared
+        self.level = level
+
+    def __repr__(self) -> str:
+        return (f"DependenceEstimate(rho={self.rho:.3f}, shared={self.shared:.3f}, "
+                f"level={self.level:.3f})")
+
+
+LEVEL_LAG_DAYS = (14, 28)
+"""Lags (days) whose correlation measures the persistent level share: past the short-term
+memory, before the backtest window ends."""
 
 
 def estimate_dependence(errors: pd.DataFrame) -> DependenceEstimate:
-    """From ``unique_id, sku, window, ds, y, mu, alpha`` rows of the backtest windows."""
+    """From ``unique_id, sku, window, ds, y, mu, alpha`` rows of the backtest windows.
+
+    The correlations are those of the multipliers, not of the counts: a standardized error
+    ``z = (y - mu) / sqrt(mu + alpha mu^2)`` mixes the multiplier with Poisson noise, whose
+    share is large on small counts, so the count correlations understate the multipliers'
+    by the weights ``w = sqrt(alpha mu / (1 + alpha mu))``; the estimate at lag ``k`` is
+    ``sum z_t z_t+k / sum w_t w_t+k``.
+
+    Decision (sample brand, 80 SKUs, origins 2026-08-14 and 2026-10-02, one 91-day window):
+    the count correlation at lag one was 0.07-0.08 and was used as the multipliers' ``rho``;
+    de-attenuated it is 0.45-0.49, and 0.28-0.41 at lags of 14 to 42 days: a forecast that
+    is off is off for weeks. With ``rho`` 0.08 the paths' 14-day sums covered the truth at
+    their 0.95 quantile for 0.73-0.91 of the SKUs (0.64-0.78 at 6-10 weeks ahead). The paths
+    now carry a ``level`` share (the mean correlation at lags of 14-28 days) constant over
+    the horizon, and an AR(1) of the rest.
+    """
     if errors.empty:
         return DependenceEstimate(0.0, 0.0)
-    scale = np.sqrt(errors["mu"] + errors["alpha"] * errors["mu"] ** 2).clip(lower=1e-6)
-    e = errors.assign(z=(errors["y"] - errors["mu"]) / scale).sort_values(
-        ["unique_id", "window", "ds"])
-    previous = e.groupby(["unique_id", "window"])["z"].shift()
-    both = previous.notna()
-    rho = float(np.corrcoef(e["z"][both], previous[both])[0, 1]) if both.sum() > 10 else 0.0
-    pairs = e[["sku", "ds", "unique_id", "z"]].merge(e[["sku", "ds", "unique_id", "z"]],
-                                                     on=["sku", "ds"])
-    pairs = pairs[pairs["unique_id_x"] < pairs["unique_id_y"]]
-    shared = float(np.corrcoef(pairs["z_x"], pairs["z_y"])[0, 1]) if len(pairs) > 10 else 0.0
-    return DependenceEstimate(_unit_interval(rho), _unit_interval(shared))
+    mu = errors["mu"].to_numpy(float)
+    alpha = errors["alpha"].to_numpy(float)
+    scale = np.sqrt(np.maximum(mu + alpha * mu**2, 1e-12))
+    z = (errors["y"].to_numpy(float) - mu) / np.maximum(scale, 1e-6)
+    weight = np.sqrt(np.maximum(alpha * mu, 0.0) / (1.0 + np.maximum(alpha * mu, 0.0)))
+    period = _period_days(errors["ds"])
+    group = pd.factorize(errors["unique_id"].astype(str) + "|" + errors["window"].astype(str))[0]
+    step = ((pd.to_datetime(errors["ds"]) - pd.to_datetime(errors["ds"]).min()).dt.days
+            // period).to_numpy()
+    key = group.astype(np.int64) * (int(step.max(initial=0)) + 64) + step
+    order = np.argsort(key, kind="stable")
+    key, z, weight = key[order], z[order], weight[order]
+    first = _lagged(key, z, weight, 1)
+    far = range(max(2, -(-LEVEL_LAG_DAYS[0] // period)), max(3, LEVEL_LAG_DAYS[1] // period + 1))
+    lagged = [value for value in (_lagged(key, z, weight, k) for k in far) if np.isfinite(value)]
+    level = _unit_interval(float(np.mean(lagged))) if lagged else 0.0
+    short = (first - level) / (1.0 - level) if np.isfinite(first) else 0.0
+    return DependenceEstimate(_unit_interval(short), _shared(errors, z, weight, order), level)
+
+
+def _period_days(ds: pd.Series) -> int:
+    """Days between consecutive periods (1 daily, 7 weekly)."""
+    days = np.diff(np.unique(pd.to_datetime(ds).to_numpy().astype("datetime64[D]")))
+    return max(int(days.astype(int).min(initial=1)), 1) if len(days) else 1
+
+
+def _lagged(key: np.ndarray, z: np.ndarray, weight: np.ndarray, lag: int) -> float:
+    """Multiplier correlation at ``lag`` periods over the pairs present in ``key``."""
+    at = np.searchsorted(key, key + lag)
+    at = np.minimum(at, len(key) - 1)
+    pair = key[at] == key + lag
+    denominator = float((weight[pair] * weight[at[pair]]).sum())
+    if pair.sum() <= 10 or denominator <= 0:
+        return float("nan")
+    return float((z[pair] * z[at[pair]]).sum()) / denominator
+
+
+def _shared(errors: pd.DataFrame, z: np.ndarray, weight: np.ndarray,
+            order: np.ndarray) -> float:
+    """Multiplier correlation across channels of the same SKU on the same period."""
+    frame = pd.DataFrame({"sku": errors["sku"].to_numpy()[order],
+                          "ds": errors["ds"].to_numpy()[order],
+                          "uid": errors["unique_id"].to_numpy()[order], "z": z, "w": weight})
+    pairs = frame.merge(frame, on=["sku", "ds"])
+    pairs = pairs[pairs["uid_x"] < pairs["uid_y"]]
+    denominator = float((pairs["w_x"] * pairs["w_y"]).sum())
+    if len(pairs) <= 10 or denominator <= 0:
+        return 0.0
+    return _unit_interval(float((pairs["z_x"] * pairs["z_y"]).sum()) / denominator)
 
 
 def _unit_interval(value: float) -> float:
@@ -246,8 +311,8 @@ def sample_sku_paths(
     for start in range(0, n_skus, chunk):
         block = np.arange(start, min(start + chunk, n_skus))
         rows = order[np.isin(sku_codes[order], block)]
-        common = _ar1(rng, (len(block), n_paths, horizon), rho, innovation)
-        own = _ar1(rng, (len(rows), n_paths, horizon), rho, innovation)
+        common = _ar1(rng, (len(block), n_paths, horizon), rho, innovation, dependence.level)
+        own = _ar1(rng, (len(rows), n_paths, horizon), rho, innovation, dependence.level)
         z = np.sqrt(shared) * common[sku_codes[rows] - start] + np.sqrt(1 - shared) * own
         del common, own
         s = sigma[rows][:, None, None]
@@ -264,12 +329,17 @@ def sample_sku_paths(
 
 
 def _ar1(rng: np.random.Generator, shape: tuple[int, int, int], rho: float,
-         innovation: float) -> np.ndarray:
-    """Standard normal AR(1) paths along the last axis, ``z[t] = rho z[t-1] + innovation
-    e[t]``; one linear filter (the same arithmetic, bit for bit, as a loop over days, which
-    strode across memory and took 3.7 s of the default brand's 11 s of paths)."""
+         innovation: float, level: float = 0.0) -> np.ndarray:
+    """Standard normal paths along the last axis: a constant share ``level`` of the variance
+    (one draw per path, held over the horizon) plus an AR(1) of the rest, ``z[t] = rho
+    z[t-1] + innovation e[t]``; one linear filter (the same arithmetic, bit for bit, as a
+    loop over days, which strode across memory and took 3.7 s of the default brand's 11 s
+    of paths)."""
     z = rng.standard_normal(shape)
     if shape[2] > 1:
         z[:, :, 1:] = signal.lfilter([innovation], [1.0, -rho], z[:, :, 1:], axis=2,
                                      zi=rho * z[:, :, :1])[0]
+    if level > 0:
+        z *= np.sqrt(1.0 - level)
+        z += np.sqrt(level) * rng.standard_normal(shape[:2])[:, :, None]
     return z

@@ -12,6 +12,7 @@ from forecasting.backtest import backtest
 from forecasting.config import ForecastConfig
 from forecasting.uncertainty import (
     DependenceEstimate,
+    estimate_dependence,
     nb_quantiles,
     pit_coverage,
     sample_sku_paths,
@@ -76,3 +77,51 @@ def test_settled_rows_keep_windows_a_series_had_sold_four_weeks_before() -> None
     assert settled_rows(errors, starts)["unique_id"].tolist() == ["A"]
     # Nothing settled (a brand of launches): every row, rather than no error at all.
     assert settled_rows(errors[1:], starts)["unique_id"].tolist() == ["B", "C"]
+
+
+def _multiplier_counts(level: float, rho: float, mean: float, series: int, days: int,
+                       seed: int) -> pd.DataFrame:
+    """Poisson counts around log-normal multipliers with a persistent ``level`` share and an
+    AR(1) ``rho`` of the rest (alpha 0.5), as backtest rows with a perfect mean forecast."""
+    rng = np.random.default_rng(seed)
+    alpha = 0.5
+    sigma = np.sqrt(np.log1p(alpha))
+    z = np.empty((series, days))
+    z[:, 0] = rng.standard_normal(series)
+    for t in range(1, days):
+        z[:, t] = rho * z[:, t - 1] + np.sqrt(1 - rho**2) * rng.standard_normal(series)
+    z = np.sqrt(1 - level) * z + np.sqrt(level) * rng.standard_normal((series, 1))
+    y = rng.poisson(mean * np.exp(sigma * z - sigma**2 / 2))
+    ids = np.repeat([f"S{i}" for i in range(series)], days)
+    return pd.DataFrame({
+        "unique_id": ids, "sku": ids, "window": 0,
+        "ds": np.tile(pd.date_range("2026-01-01", periods=days), series),
+        "y": y.reshape(-1), "mu": mean, "alpha": alpha})
+
+
+def test_dependence_is_measured_on_the_multipliers_not_the_small_counts() -> None:
+    # Two units a day: Poisson noise is most of a day's variance, so the counts correlate
+    # at ~0.2 x the multipliers' 0.5; a plan reading that as the multipliers' correlation
+    # draws window sums far too narrow.
+    errors = _multiplier_counts(level=0.4, rho=0.3, mean=2.0, series=400, days=91, seed=3)
+    estimate = estimate_dependence(errors)
+    assert estimate.level == pytest.approx(0.4, abs=0.08)
+    assert estimate.rho == pytest.approx(0.3, abs=0.12)
+    independent = estimate_dependence(
+        _multiplier_counts(level=0.0, rho=0.0, mean=2.0, series=400, days=91, seed=4))
+    assert independent.level < 0.05 and independent.rho < 0.08
+
+
+def test_a_persistent_level_widens_long_window_sums_as_measured() -> None:
+    mu = np.full((1, 56), 10.0)
+    args = (np.array([0.4]), np.array([0]), pd.Index(["A"]), pd.date_range("2026-01-01",
+                                                                            periods=56))
+    short_memory = sample_sku_paths(mu, *args, DependenceEstimate(0.3, 0.0), 4000, seed=2)
+    persistent = sample_sku_paths(mu, *args, DependenceEstimate(0.3, 0.0, 0.4), 4000, seed=2)
+    for paths in (short_memory, persistent):
+        assert paths.window_mean(0, 56)[0] == pytest.approx(560, rel=0.03)
+        day = paths.paths[0, :, 10]  # a single day keeps its calibrated spread
+        assert day.var() == pytest.approx(10 + 0.4 * 100, rel=0.15)
+    # Variance of a 56-day sum: the level share adds 0.4 * 560^2 * (e^s2 - 1) ~ 0.4 * 0.4
+    # x 560^2 on top of the short-memory part.
+    assert persistent.window_sum(0, 56).std() > 2.0 * short_memory.window_sum(0, 56).std()
