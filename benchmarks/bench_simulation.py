@@ -26,6 +26,7 @@ from flows.sample import generate_brand
 from forecasting.config import ForecastConfig
 from replenishment.config import PlanningConfig
 from replenishment.contract import parse_dataset
+from replenishment.sim_returns import truth_returns_table
 from replenishment.simulate import (
     SimulationSettings,
     engine_forecast,
@@ -52,6 +53,9 @@ def _arguments() -> argparse.Namespace:
                         help="First simulated day (default: --weeks weeks before --end).")
     parser.add_argument("--as-of", default=None,
                         help="Last day of the brand's history (default: the generator's).")
+    parser.add_argument("--one-pool", action="store_true",
+                        help="Without the brand's warehouses and returns tables (one stock "
+                             "per SKU, nothing returned): the replay before issue 14.")
     return parser.parse_args()
 
 
@@ -79,8 +83,11 @@ def main() -> None:
     args = _arguments()
     brand = (generate_brand(seed=args.seed, skus=args.skus) if args.as_of is None
              else generate_brand(seed=args.seed, skus=args.skus, as_of=args.as_of))
-    dataset = parse_dataset({name: (frame, name) for name, frame in brand.tables.items()},
+    tables = {name: frame for name, frame in brand.tables.items()
+              if not (args.one_pool and name in ("warehouses", "returns"))}
+    dataset = parse_dataset({name: (frame, name) for name, frame in tables.items()},
                             require=("sales", "products", "suppliers", "inventory"))
+    returns = None if args.one_pool else truth_returns_table(brand.returns)
     end = pd.Timestamp(args.end)
     start = (end - pd.Timedelta(days=7 * args.weeks - 1) if args.start is None
              else pd.Timestamp(args.start))
@@ -98,7 +105,7 @@ def main() -> None:
     started = time.perf_counter()
     result = simulate(dataset, brand.true_demand, start, end, engine_forecast(config),
                       settings=settings, start_stock=evening.set_index("sku")["on_hand"],
-                      open_orders=open_orders)
+                      open_orders=open_orders, returns=returns)
     seconds = time.perf_counter() - started
     summary = {**result.summary, "total_seconds": round(seconds, 1),
                "by_supplier": by_supplier(result.trace, dataset.supply.products,
@@ -108,7 +115,8 @@ def main() -> None:
                           f", Python {platform.python_version()}"}
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = (f"sim_{args.skus}skus_{start.date()}_{end.date()}_every{args.forecast_every}"
-            f"{'_stats' if args.stats_only else '_global'}_seed{args.seed}.json")
+            f"{'_stats' if args.stats_only else '_global'}{'_onepool' if args.one_pool else ''}"
+            f"_seed{args.seed}.json")
     (RESULTS / name).write_text(json.dumps(summary, indent=2, ensure_ascii=False),
                                 encoding="utf-8")
     # The day-by-day trace (stock, demand, sales, receipts per SKU and policy) for diagnosis.
@@ -122,6 +130,10 @@ def main() -> None:
           f"| {policy['avg_on_hand_value']:,.0f} | {baseline['avg_on_hand_value']:,.0f} "
           f"| {summary['inventory_value_saving']:.1%} | N={rule['cover_days']:g}, "
           f"M={rule['reorder_days']:g} | {seconds:,.0f} |")
+    print(f"pools {summary['pools']}, returns {summary['returns']}: restocked policy "
+          f"{policy['units_restocked']:,.0f} / baseline {baseline['units_restocked']:,.0f}; "
+          f"transfers {policy['transfers']} ({policy['transfer_units']:,.0f} units, "
+          f"{policy['transfer_cost']:,.2f})")
 
 
 if __name__ == "__main__":

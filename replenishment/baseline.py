@@ -10,6 +10,18 @@ minimum order value (every line in proportion, whole cases) and down to the capa
 order (whole cases; capacity wins when the two conflict, since a supplier cannot ship more
 than it makes).
 
+**Stock pools.** With channel stock pools (:mod:`replenishment.pools`: the brand's own
+warehouse, JD's FBP, Cainiao) the rule runs per (SKU, pool), as planners who replenish each
+platform warehouse from its own sales do: the average is the pool's channels' sales, the cover
+the pool's stock plus what is on order for it (and moving into it), and the order line ships
+to the pool. The supplier's terms then apply to all its lines of the review together (one
+purchase order, several ship-tos); case pack and MOQ per line. The rule moves no stock between
+pools: planners rarely pull stock back from a platform warehouse, and a weekly rule that
+ordered for one pool while another held the SKU would need a second rule to decide between
+them; so the engine's transfers (:mod:`replenishment.pools`) are one of its advantages in the
+comparison, which the summary counts (units and cost moved). With one pool the rule is
+exactly the one-stock rule it was.
+
 :func:`tune_baseline` searches a grid of (N, M) for the cheapest rule that reaches a target
 fill rate, so the engine's policy is compared with the baseline at the same service.
 """
@@ -83,12 +95,16 @@ class SupplierTerms:
     capacity_units: np.ndarray
 
     def apply(self, qty: np.ndarray) -> np.ndarray:
-        """``qty`` (whole cases, at least the MOQ) scaled to each supplier's terms."""
-        out = qty.astype(float).copy()
-        case = np.maximum(self.case_pack, 1)
-        for j in np.unique(self.supplier[out > 0]):
-            lines = (self.supplier == j) & (out > 0)
-            value = float((out[lines] * self.unit_cost[lines]).sum())
+        """``qty`` (whole cases, at least the MOQ; per SKU, or per SKU and pool: one line per
+        ship-to) scaled to each supplier's terms."""
+        pools = qty.astype(float).reshape(len(self.supplier), -1).shape[1]
+        supplier = np.repeat(self.supplier, pools)
+        unit_cost, moq = np.repeat(self.unit_cost, pools), np.repeat(self.moq, pools)
+        case = np.repeat(np.maximum(self.case_pack, 1), pools)
+        out = qty.astype(float).reshape(-1).copy()
+        for j in np.unique(supplier[out > 0]):
+            lines = (supplier == j) & (out > 0)
+            value = float((out[lines] * unit_cost[lines]).sum())
             if 0 < value < self.min_order_value[j]:
                 scaled = out[lines] * self.min_order_value[j] / value
                 out[lines] = np.ceil(scaled / case[lines]) * case[lines]
@@ -96,8 +112,8 @@ class SupplierTerms:
             if units > self.capacity_units[j]:
                 scaled = out[lines] * self.capacity_units[j] / units
                 capped = np.floor(scaled / case[lines]) * case[lines]
-                out[lines] = np.where(capped >= self.moq[lines], capped, 0.0)
-        return out
+                out[lines] = np.where(capped >= moq[lines], capped, 0.0)
+        return out.reshape(qty.shape)
 
 
 def baseline_policy(
@@ -105,23 +121,39 @@ def baseline_policy(
     recent_sales: np.ndarray,
     terms: SupplierTerms,
     orderable: np.ndarray,
+    channel_pool: np.ndarray | None = None,
 ) -> Policy:
-    """The rule as a policy. ``recent_sales[i, k]`` are the units of SKU ``i`` sold on the
-    ``k``-th of the days just before the simulation (at least ``average_days`` of them, the
-    oldest first), so the first reviews have an average too."""
+    """The rule as a policy. ``recent_sales[i, k]`` (one pool) or ``recent_sales[i, p, k]``
+    (per pool) are the units of SKU ``i`` (in pool ``p``) sold on the ``k``-th of the days
+    just before the simulation (at least ``average_days`` of them, the oldest first), so the
+    first reviews have an average too; ``channel_pool[c]`` is the pool serving channel ``c``
+    (None: one pool). With one pool the policy answers one quantity per SKU, else one per
+    SKU and pool."""
     window = rule.average_days
-    if recent_sales.shape[1] < window:
-        pad = np.zeros((recent_sales.shape[0], window - recent_sales.shape[1]))
-        recent_sales = np.concatenate([pad, recent_sales], axis=1)
+    recent = recent_sales if recent_sales.ndim == 3 else recent_sales[:, None, :]
+    n_pools = recent.shape[1]
+    if recent.shape[2] < window:
+        pad = np.zeros((recent.shape[0], n_pools, window - recent.shape[2]))
+        recent = np.concatenate([pad, recent], axis=2)
+    pools = np.zeros(0, np.int64) if channel_pool is None else np.asarray(channel_pool)
 
     def decide(state: ReviewState) -> np.ndarray:
-        sold = state.served.sum(axis=1)  # (sku, days so far)
-        known = np.concatenate([recent_sales, sold], axis=1)
-        average = known[:, -window:].sum(axis=1) / window
-        position = state.on_hand + state.on_order(len(state.on_hand))
-        due = orderable & (average > 0) & (position < rule.reorder_days * average)
+        if n_pools == 1:
+            sold = state.served.sum(axis=1)[:, None, :]  # (sku, 1, days so far)
+        else:
+            sold = np.stack([state.served[:, pools == p].sum(axis=1)
+                             for p in range(n_pools)], axis=1)
+        known = np.concatenate([recent, sold], axis=2)
+        average = known[:, :, -window:].sum(axis=2) / window
+        if n_pools == 1:
+            position = (state.on_hand + state.on_order(len(state.on_hand)))[:, None]
+        else:
+            position = state.pool_stock + state.pool_on_order(len(state.on_hand), n_pools)
+        due = orderable[:, None] & (average > 0) & (position < rule.reorder_days * average)
         need = np.where(due, rule.cover_days * average - position, 0.0)
-        return terms.apply(case_quantities(need, terms.case_pack, terms.moq))
+        lines = case_quantities(need, terms.case_pack[:, None], terms.moq[:, None])
+        qty = terms.apply(lines)
+        return qty[:, 0] if n_pools == 1 else qty
 
     return decide
 

@@ -7,9 +7,15 @@ stock wash out):
 * ``cycle_service_level``: share of (SKU, review cycle) pairs with demand in which no
   demand went unserved; a cycle runs from one review day to the day before the next;
 * ``stockout_days``: (SKU, day) pairs on which some demand went unserved;
-* ``avg_on_hand_units``: end-of-day units on hand, summed over SKUs, averaged over days;
+* ``avg_on_hand_units``: end-of-day units on hand in every pool plus those moving between
+  pools (still the brand's stock), summed over SKUs, averaged over days;
 * ``avg_on_hand_value``: the same valued at ``unit_cost``;
-* ``orders``: purchase order lines placed (one per SKU and review that ordered).
+* ``orders``: purchase order lines placed (one per SKU, ship-to pool and review that
+  ordered);
+* ``units_returned``: units customers sent back; ``units_restocked``: those of them put back
+  on the shelf (both 0 without returns);
+* ``transfers``, ``transfer_units``, ``transfer_cost``: stock moves between pools started,
+  their units and cost (0 with one pool).
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ from replenishment.replay import Replay, World
 __all__ = ["METRIC_KEYS", "TRACE_COLUMNS", "replay_metrics", "replay_trace"]
 
 METRIC_KEYS = ("fill_rate", "cycle_service_level", "stockout_days", "avg_on_hand_units",
-               "avg_on_hand_value", "orders")
-TRACE_COLUMNS = ["policy", "date", "sku", "demand", "served", "lost", "received", "ordered",
-                 "on_hand", "on_order", "on_hand_value"]
+               "avg_on_hand_value", "orders", "units_returned", "units_restocked", "transfers",
+               "transfer_units", "transfer_cost")
+TRACE_COLUMNS = ["policy", "date", "sku", "demand", "served", "lost", "received", "restocked",
+                 "ordered", "on_hand", "in_transfer", "on_order", "on_hand_value"]
 
 
 def _cycle_service_level(world: World, result: Replay, first_day: int) -> float:
@@ -51,8 +58,9 @@ def replay_metrics(world: World, result: Replay, first_day: int = 0) -> dict[str
     days = slice(first_day, None)
     demand = float(world.demand[:, :, days].sum())
     served = float(result.served[:, :, days].sum())
-    on_hand = result.on_hand[:, days]
+    on_hand = result.on_hand[:, days] + result.in_transfer[:, days]
     orders = result.orders
+    moved = result.transfers[result.transfers["day"] >= first_day]
     return {
         "fill_rate": served / demand if demand > 0 else float("nan"),
         "cycle_service_level": _cycle_service_level(world, result, first_day),
@@ -60,12 +68,18 @@ def replay_metrics(world: World, result: Replay, first_day: int = 0) -> dict[str
         "avg_on_hand_units": float(on_hand.sum(axis=0).mean()),
         "avg_on_hand_value": float((on_hand * world.unit_cost[:, None]).sum(axis=0).mean()),
         "orders": int((orders["order_day"] >= first_day).sum()),
+        "units_returned": float(result.returned[:, :, days].sum()),
+        "units_restocked": float(result.restocked[:, days].sum()),
+        "transfers": len(moved),
+        "transfer_units": float(moved["qty"].sum()),
+        "transfer_cost": float(moved["cost"].sum()),
     }
 
 
 def replay_trace(world: World, result: Replay, policy: str) -> pd.DataFrame:
-    """One row per (day, SKU): demand, served, lost, received, ordered, end-of-day on hand,
-    on order and on-hand value."""
+    """One row per (day, SKU): demand, served, lost, received (purchase orders), restocked
+    (customer returns), ordered, end-of-day on hand (all pools), moving between pools, on
+    order and the value of on hand and moving."""
     n_skus, n_days = len(world.skus), world.n_days
     ordered = np.zeros((n_skus, n_days))
     np.add.at(ordered, (result.orders["sku_index"].to_numpy(dtype=np.int64),
@@ -85,8 +99,10 @@ def replay_trace(world: World, result: Replay, policy: str) -> pd.DataFrame:
         "served": flat(served),
         "lost": flat(demand - served),
         "received": flat(result.received),
+        "restocked": flat(result.restocked),
         "ordered": flat(ordered),
         "on_hand": flat(result.on_hand),
+        "in_transfer": flat(result.in_transfer),
         "on_order": flat(result.on_order),
-        "on_hand_value": flat(result.on_hand * world.unit_cost[:, None]),
+        "on_hand_value": flat((result.on_hand + result.in_transfer) * world.unit_cost[:, None]),
     }, columns=TRACE_COLUMNS)

@@ -29,6 +29,22 @@ that evening), which arrive at their ETA for the engine and the planners' rule a
 (:attr:`~replenishment.replay.World.in_transit`) and are on order at their reviews until
 then. Lines of SKUs outside the replay are dropped (counted in the summary).
 
+**Stock pools and returns** (issue 14). With a ``warehouses`` table the replay keeps stock
+per (SKU, pool) (:mod:`replenishment.replay`): each channel buys from the pool serving it;
+the engine plans per pool as :func:`~replenishment.plan.plan` does for a real run (order lines
+ship to their pool and land there, the transfers it proposes are made, arriving after the
+destination's ``transfer_lead_time_days`` at its ``transfer_cost_per_unit``); the planners'
+rule orders per (SKU, pool) from the pool's own sales (:mod:`replenishment.baseline`). A start
+stock known per SKU only (the sample brand's truth keeps one stock) is split among the pools in
+proportion to their channels' sales of the SKU over the ``average_days`` (28) before the start
+(all in the main pool for a SKU that did not sell); one known per warehouse is summed per pool.
+Open orders naming no warehouse arrive in the main pool. With a ``returns`` table (or the
+returns given, e.g. the sample brand's truth) customers send back part of what they bought
+and the restockable share lands back in its pool days later
+(:mod:`replenishment.sim_returns`), for both policies alike; the engine's forecasts see the
+returns received by each review's eve, as its real runs see the ``returns`` table. Without
+either table the replay is exactly the one-stock replay it was.
+
 Demand is what customers wanted: true demand when known (the sample brand writes it), else
 the recorded sales — then days that were out of stock understate demand, and the simulated
 service is flattered on them. Start stock is the stock on hand at ``start`` when known, else
@@ -72,16 +88,20 @@ from replenishment.baseline import (
 from replenishment.config import PlanningConfig
 from replenishment.contract import INVENTORY, OPEN_ORDERS, Dataset, SupplyData
 from replenishment.plan import ForecastLike, PlanResult, plan
+from replenishment.pools import StockPools, stock_pools
 from replenishment.replay import (
+    Decision,
     Policy,
     Replay,
     ReviewState,
     World,
+    WorldPool,
     draw_lead_days,
     in_transit_lines,
     replay,
 )
 from replenishment.sim_metrics import METRIC_KEYS, replay_metrics, replay_trace
+from replenishment.sim_returns import return_flow
 
 __all__ = [
     "EnginePolicy",
@@ -187,25 +207,49 @@ def _demand_cube(demand: pd.DataFrame, skus: pd.Index, channels: pd.Index,
 
 
 def _in_transit(open_orders: pd.DataFrame | None, skus: pd.Index, supplier: np.ndarray,
-                start: pd.Timestamp) -> pd.DataFrame:
-    """The lines of ``open_orders`` (``sku, qty, eta``) of the replayed SKUs, arriving on the
-    day of their ETA counted from ``start`` (overdue: the first day)."""
+                start: pd.Timestamp, pools: StockPools | None) -> pd.DataFrame:
+    """The lines of ``open_orders`` (``sku, qty, eta``, optional ``warehouse``) of the
+    replayed SKUs, arriving on the day of their ETA counted from ``start`` (overdue: the
+    first day) in their warehouse's pool (none named: the main pool)."""
     frame = open_orders if open_orders is not None else pd.DataFrame(
         {"sku": pd.Series(dtype=str), "qty": pd.Series(dtype=float),
          "eta": pd.Series(dtype="datetime64[ns]")})
     frame = frame[frame["sku"].astype(str).isin(skus) & (frame["qty"] > 0)]
     rows = _positions(skus, frame["sku"].astype(str))
     days = (pd.to_datetime(frame["eta"]).dt.normalize() - start).dt.days.to_numpy()
-    return in_transit_lines(rows, supplier[rows], frame["qty"].to_numpy(dtype=float), days)
+    pool = np.zeros(len(frame), np.int64)
+    if pools is not None and "warehouse" in frame:
+        names = pd.Index([p.name for p in pools.pools])
+        pool = names.get_indexer(pd.Index(pools.of_warehouses(frame["warehouse"])))
+    return in_transit_lines(rows, supplier[rows], frame["qty"].to_numpy(dtype=float), days,
+                            pool)
+
+
+def world_pools(pools: StockPools | None, channels: pd.Index,
+                ) -> tuple[tuple[WorldPool, ...], np.ndarray | None]:
+    """The replay's pools of a ``warehouses`` table (transfer days rounded up to whole days)
+    and the pool serving each channel; one pool and None without one."""
+    if pools is None:
+        return (WorldPool("all"),), None
+    out = tuple(WorldPool(
+        pool.name, pool.inbound_weekdays,
+        int(np.ceil((pool.transfer_days or 0.0) - 1e-9)) if pool.takes_transfers else None,
+        float(pool.transfer_cost or 0.0)) for pool in pools.pools)
+    names = pd.Index([p.name for p in pools.pools])
+    serving = names.get_indexer(pd.Index(pools.of_channels(pd.Series(channels, dtype=str))))
+    return out, serving.astype(np.int64)
 
 
 def build_world(dataset: Dataset, demand: pd.DataFrame, start: pd.Timestamp,
                 end: pd.Timestamp, review_days: int = 7, seed: int = 0,
-                open_orders: pd.DataFrame | None = None) -> World:
+                open_orders: pd.DataFrame | None = None,
+                returns: pd.DataFrame | None = None) -> World:
     """The world of a simulation: every product's demand per channel and day from ``demand``
     (``date, sku, channel, demand``; absent rows are zero), reviews every ``review_days``
-    from ``start``, lead times drawn from each supplier's mean and spread, and the
-    ``open_orders`` (``sku, qty, eta``) in transit at the start."""
+    from ``start``, lead times drawn from each supplier's mean and spread, the
+    ``open_orders`` (``sku, qty, eta``) in transit at the start, the stock pools of the
+    dataset's ``warehouses`` and the customer returns learned from ``returns`` (a
+    ``returns`` table; None: none come back)."""
     start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
     if end < start:
         raise ValueError(f"end {end.date()} is before start {start.date()}")
@@ -219,6 +263,10 @@ def build_world(dataset: Dataset, demand: pd.DataFrame, start: pd.Timestamp,
     std = suppliers["lead_time_std_days"].reindex(supplier_ids).fillna(0.0).to_numpy(float)
     review_positions = np.arange(0, len(dates), review_days)
     supplier = _positions(supplier_ids, products["supplier"])
+    pools = stock_pools(dataset.supply.warehouses)
+    world_pool, channel_pool = world_pools(pools, channels)
+    flow = return_flow(returns, dataset.demand.sales, products, skus, channels, start,
+                       len(dates))
     return World(
         skus=skus, channels=channels, dates=dates,
         demand=_demand_cube(demand, skus, channels, dates),
@@ -228,7 +276,8 @@ def build_world(dataset: Dataset, demand: pd.DataFrame, start: pd.Timestamp,
         lead_days=draw_lead_days(mean, std, len(review_positions), seed),
         expected_lead_days=np.ceil(mean).astype(np.int64),
         unit_cost=products["unit_cost"].to_numpy(dtype=float),
-        in_transit=_in_transit(open_orders, skus, supplier, start),
+        in_transit=_in_transit(open_orders, skus, supplier, start, pools),
+        pools=world_pool, channel_pool=channel_pool, returns=flow,
     )
 
 
@@ -240,8 +289,13 @@ class EnginePolicy:
     """The engine's forecast and plan at every review, as a replay policy.
 
     ``history`` are the recorded sales before the simulation; the price of a simulated sale
-    is the recorded price of that (date, sku, channel), when there is one. Timings of the
-    forecasts and plans are kept in ``forecast_seconds`` and ``plan_seconds``.
+    is the recorded price of that (date, sku, channel), when there is one. The returns known
+    at a review are the ``returns`` table's rows received before the simulation and the
+    simulated returns received since (undated: the replay keeps no sale date per unit).
+    With stock pools the plan sees each pool's stock (as a warehouse named like the pool),
+    its open orders and the transfers moving into it (as open orders due on their arrival),
+    and its order lines and transfers are carried out per pool. Timings of the forecasts and
+    plans are kept in ``forecast_seconds`` and ``plan_seconds``.
     """
 
     dataset: Dataset
@@ -257,7 +311,11 @@ class EnginePolicy:
         start = self.world.dates[0]
         sales = self.dataset.demand.sales
         self._history = sales[sales["date"] < start]
+        returns = self.dataset.demand.returns
+        self._returned = returns[returns["date"] < start]
         self._prices = self._recorded_prices(sales)
+        self._pooled = not self.dataset.supply.warehouses.empty
+        self._pool_names = pd.Index([pool.name for pool in self.world.pools])
 
     def _recorded_prices(self, sales: pd.DataFrame) -> np.ndarray:
         world = self.world
@@ -286,11 +344,25 @@ class EnginePolicy:
         sales = pd.concat([self._history, simulated], ignore_index=True) if days else (
             self._history)
         demand = self.dataset.demand
-        # Presale deposits are known demand: each review sees those paid by its eve. Returns
-        # are left out: the replay's world does not send units back to stock.
+        # Presale deposits are known demand: each review sees those paid by its eve; so are
+        # the returns received by then.
         return DemandData(sales.reset_index(drop=True), demand.promotions, demand.livestreams,
                           demand.events, demand.prices, demand.presales,
-                          ).until(state.date - pd.Timedelta(days=1))
+                          self._known_returns(state)).until(state.date - pd.Timedelta(days=1))
+
+    def _known_returns(self, state: ReviewState) -> pd.DataFrame:
+        if state.returned is None or not state.returned.shape[2]:
+            return self._returned
+        restocked = state.restocked if state.restocked is not None else state.returned
+        sku, channel, day = np.nonzero(state.returned > 1e-9)
+        units = state.returned[sku, channel, day]
+        simulated = pd.DataFrame({
+            "date": self.world.dates[day], "sku": self.world.skus.to_numpy()[sku],
+            "channel": self.world.channels.to_numpy()[channel], "units": units,
+            "restockable_share": np.clip(restocked[sku, channel, day] / units, 0.0, 1.0),
+            "sale_date": pd.NaT})
+        return pd.concat([self._returned, simulated.astype(
+            {"sale_date": "datetime64[ns]"})], ignore_index=True)
 
     def _forecast_for(self, state: ReviewState, demand: DemandData) -> ForecastLike:
         made_at = state.review - state.review % self.forecast_every
@@ -303,22 +375,45 @@ class EnginePolicy:
         return self._forecasts[made_at]
 
     def supply(self, state: ReviewState) -> SupplyData:
-        """The supply tables of the review: today's stock and the orders still open."""
+        """The supply tables of the review: today's stock and the orders still open (per
+        pool with stock pools)."""
         world, supply = self.world, self.dataset.supply
-        inventory = pd.DataFrame({"sku": world.skus, "on_hand": state.on_hand,
-                                  "warehouse": None}, columns=list(INVENTORY.columns))
+        stock = state.pool_stock
+        rows, pools = np.nonzero(np.ones_like(stock, dtype=bool))
+        warehouse = self._pool_names.to_numpy()[pools] if self._pooled else None
+        inventory = pd.DataFrame({"sku": world.skus.to_numpy()[rows],
+                                  "on_hand": stock[rows, pools], "warehouse": warehouse},
+                                 columns=list(INVENTORY.columns))
+        return SupplyData(products=supply.products, suppliers=supply.suppliers,
+                          inventory=inventory, open_orders=self._open_orders(state),
+                          warehouses=supply.warehouses)
+
+    def _open_orders(self, state: ReviewState) -> pd.DataFrame:
+        """Open purchase order lines (an overdue one expected from today on) and, with
+        pools, transfers moving in, as open orders of the SKU's supplier."""
+        world = self.world
         lines = state.open_orders
-        # An order overdue on its quoted date is still expected: from today on.
         eta = np.maximum(lines["expected_day"].to_numpy(dtype=np.int64), state.day)
-        open_orders = pd.DataFrame({
-            "sku": world.skus.to_numpy()[lines["sku_index"].to_numpy(dtype=np.int64)],
-            "supplier": world.suppliers.to_numpy()[lines["supplier_index"].to_numpy(np.int64)],
-            "qty": lines["qty"].to_numpy(dtype=float),
+        sku = lines["sku_index"].to_numpy(dtype=np.int64)
+        supplier = lines["supplier_index"].to_numpy(np.int64)
+        qty = lines["qty"].to_numpy(dtype=float)
+        pool = lines["pool_index"].to_numpy(np.int64) if "pool_index" in lines else (
+            np.zeros(len(lines), np.int64))
+        moving = state.in_transfer
+        if moving is not None and len(moving):
+            moved = moving["sku_index"].to_numpy(np.int64)
+            sku, supplier = np.r_[sku, moved], np.r_[supplier, world.supplier[moved]]
+            qty = np.r_[qty, moving["qty"].to_numpy(float)]
+            eta = np.r_[eta, moving["arrival_day"].to_numpy(np.int64)]
+            pool = np.r_[pool, moving["to_pool"].to_numpy(np.int64)]
+        return pd.DataFrame({
+            "sku": world.skus.to_numpy()[sku],
+            "supplier": world.suppliers.to_numpy()[supplier],
+            "qty": qty,
             "eta": world.dates[0] + pd.to_timedelta(eta, unit="D"),
             "po_id": None,
+            "warehouse": self._pool_names.to_numpy()[pool] if self._pooled else None,
         }, columns=list(OPEN_ORDERS.columns))
-        return SupplyData(products=supply.products, suppliers=supply.suppliers,
-                          inventory=inventory, open_orders=open_orders)
 
     def levels(self, state: ReviewState) -> pd.DataFrame:
         """The plan's stock levels per SKU for ``state`` (no orders placed)."""
@@ -333,25 +428,82 @@ class EnginePolicy:
         self.plan_seconds.append(time.perf_counter() - started)
         return result
 
-    def __call__(self, state: ReviewState) -> np.ndarray:
-        orders = self._plan(state).orders
-        qty = orders.groupby("sku")["qty"].sum().reindex(self.world.skus).fillna(0.0)
-        return qty.to_numpy(dtype=float)
+    def __call__(self, state: ReviewState) -> Decision:
+        result = self._plan(state)
+        orders, world = result.orders, self.world
+        qty = np.zeros((len(world.skus), world.n_pools))
+        if len(orders):
+            rows = world.skus.get_indexer(pd.Index(orders["sku"].astype(str)))
+            pools = self.pool_of(orders)
+            keep = rows >= 0
+            np.add.at(qty, (rows[keep], pools[keep]), orders["qty"].to_numpy(float)[keep])
+        return Decision(qty, self._transfers(result.transfers))
+
+    def pool_of(self, frame: pd.DataFrame, column: str = "warehouse") -> np.ndarray:
+        """The replay's pool of each row's ``column`` (the main pool without pools)."""
+        if not self._pooled or column not in frame:
+            return np.zeros(len(frame), np.int64)
+        return np.maximum(self._pool_names.get_indexer(pd.Index(frame[column])), 0)
+
+    def _transfers(self, transfers: pd.DataFrame) -> pd.DataFrame | None:
+        if transfers.empty:
+            return None
+        return pd.DataFrame({
+            "sku_index": self.world.skus.get_indexer(pd.Index(transfers["sku"].astype(str))),
+            "from_pool": self.pool_of(transfers, "from_warehouse"),
+            "to_pool": self.pool_of(transfers, "to_warehouse"),
+            "qty": transfers["qty"].to_numpy(float)})
 
 
-def _opening_state(world: World, on_hand: np.ndarray) -> ReviewState:
+def _opening_state(world: World, stock: np.ndarray) -> ReviewState:
     n_skus, n_channels, _ = world.demand.shape
     lines = world.in_transit[world.in_transit["arrival_day"] > 0]
-    return ReviewState(0, 0, world.dates[0], on_hand, lines,
-                       np.zeros((n_skus, n_channels, 0)), np.zeros((n_skus, n_channels, 0), bool))
+    return ReviewState(0, 0, world.dates[0], stock.sum(axis=1), lines,
+                       np.zeros((n_skus, n_channels, 0)), np.zeros((n_skus, n_channels, 0), bool),
+                       stock)
 
 
-def _start_stock(world: World, policy: EnginePolicy, known: pd.Series | None) -> np.ndarray:
+def _start_stock(world: World, policy: EnginePolicy, known: pd.Series | pd.DataFrame | None,
+                 pool_sales: np.ndarray) -> np.ndarray:
+    """Units on hand per (SKU, pool) at the start (see the module's decisions on pools);
+    ``pool_sales`` the recent sales per (SKU, pool, day)."""
+    if isinstance(known, pd.DataFrame):
+        return _stock_by_warehouse(world, policy, known)
     if known is not None:
-        return known.reindex(world.skus).fillna(0.0).clip(lower=0).to_numpy(dtype=float)
-    levels = policy.levels(_opening_state(world, np.zeros(len(world.skus))))
-    up_to = levels.set_index("sku")["order_up_to"].reindex(world.skus).fillna(0.0)
-    return np.ceil(up_to.clip(lower=0)).to_numpy(dtype=float)
+        units = known.reindex(world.skus).fillna(0.0).clip(lower=0).to_numpy(dtype=float)
+        return _split(units, pool_sales.sum(axis=2))
+    empty = np.zeros((len(world.skus), world.n_pools))
+    levels = policy.levels(_opening_state(world, empty))
+    pools = policy.pool_of(levels)
+    rows = world.skus.get_indexer(pd.Index(levels["sku"].astype(str)))
+    up_to = levels["order_up_to"].fillna(0.0).clip(lower=0).to_numpy(float)
+    keep = rows >= 0
+    np.add.at(empty, (rows[keep], pools[keep]), np.ceil(up_to[keep]))
+    return empty
+
+
+def _split(units: np.ndarray, sold: np.ndarray) -> np.ndarray:
+    """``units`` per SKU shared among pools by ``sold`` per (SKU, pool); all in the main
+    pool for a SKU that did not sell."""
+    total = sold.sum(axis=1, keepdims=True)
+    main = np.zeros_like(sold)
+    main[:, 0] = 1.0
+    share = np.where(total > 0, sold / np.maximum(total, 1e-12), main)
+    return units[:, None] * share
+
+
+def _stock_by_warehouse(world: World, policy: EnginePolicy, known: pd.DataFrame) -> np.ndarray:
+    """``sku, warehouse, on_hand`` rows summed per (SKU, pool)."""
+    out = np.zeros((len(world.skus), world.n_pools))
+    pools = stock_pools(policy.dataset.supply.warehouses)
+    frame = known.assign(warehouse=pools.of_warehouses(known["warehouse"])) if (
+        pools is not None and "warehouse" in known) else known.assign(warehouse=None)
+    rows = world.skus.get_indexer(pd.Index(frame["sku"].astype(str)))
+    where = policy.pool_of(frame)
+    keep = rows >= 0
+    np.add.at(out, (rows[keep], where[keep]),
+              frame["on_hand"].clip(lower=0).to_numpy(float)[keep])
+    return out
 
 
 # --------------------------------------------------------------------------- simulate
@@ -373,7 +525,8 @@ class SimulationResult:
 
 
 _DIGITS = {"fill_rate": 4, "cycle_service_level": 4, "avg_on_hand_units": 1,
-           "avg_on_hand_value": 2}
+           "avg_on_hand_value": 2, "units_returned": 1, "units_restocked": 1,
+           "transfer_units": 1, "transfer_cost": 2}
 
 
 def _rounded(metrics: dict[str, float]) -> dict[str, float | int | None]:
@@ -419,17 +572,22 @@ def simulate(
     forecast: ForecastFn,
     planning: PlanningConfig | None = None,
     settings: SimulationSettings | None = None,
-    start_stock: pd.Series | None = None,
+    start_stock: pd.Series | pd.DataFrame | None = None,
     open_orders: pd.DataFrame | None = None,
+    returns: pd.DataFrame | None = None,
 ) -> SimulationResult:
     """Replay ``start``..``end`` with the engine's policy and the tuned baseline.
 
     ``demand``: ``date, sku, channel, demand`` covering the simulated days (true demand, or
     the recorded sales as ``demand``); ``forecast``: see :data:`ForecastFn` (the engine via
     :func:`engine_forecast`, or anything cheaper in tests); ``start_stock``: units on hand per
-    SKU at the start (default: the first plan's order-up-to levels); ``open_orders``:
-    purchase order lines open at the start (``sku, qty, eta``; default: none), received at
-    their ETA by both replays.
+    SKU at the start (a Series; split among stock pools by their recent sales) or per
+    warehouse (``sku, warehouse, on_hand``) (default: the first plan's order-up-to levels);
+    ``open_orders``: purchase order lines open at the start (``sku, qty, eta``, optional
+    ``warehouse``; default: none), received at their ETA by both replays; ``returns``: the
+    returns the world's customers send back are learned from (a ``returns`` table, e.g.
+    :func:`~replenishment.sim_returns.truth_returns_table` of a truth; default: the data's
+    ``returns``).
     """
     settings = settings or SimulationSettings()
     target = settings.target_fill_rate
@@ -440,13 +598,17 @@ def simulate(
     supply = dataset.supply
     suppliers = supply.suppliers.assign(review_days=float(settings.review_days))
     simulated = Dataset(dataset.demand, SupplyData(
-        products=_simulated_products(products, target), suppliers=suppliers))
+        products=_simulated_products(products, target), suppliers=suppliers,
+        warehouses=supply.warehouses))
+    returns_given = returns is not None
+    returns = returns if returns_given else dataset.demand.returns
     world = build_world(simulated, demand, start, end, settings.review_days, settings.seed,
-                        open_orders)
+                        open_orders, returns)
     warmup = _warmup_days(world, settings)
     started = time.perf_counter()
     engine = EnginePolicy(simulated, world, forecast, config, settings.forecast_every)
-    stock = _start_stock(world, engine, start_stock)
+    recent = _recent_sales(dataset.demand.sales, world, settings.average_days)
+    stock = _start_stock(world, engine, start_stock, recent)
     policy_replay = replay(world, engine, stock)
     policy_seconds = time.perf_counter() - started
 
@@ -456,10 +618,9 @@ def simulate(
     started = time.perf_counter()
     terms = _supplier_terms(simulated.supply, world, config)
     orderable = np.ones(len(world.skus), dtype=bool)  # statuses do not apply (see above)
-    recent = _recent_sales(dataset.demand.sales, world, settings.average_days)
 
     def make_baseline(rule: BaselineRule) -> Policy:
-        return baseline_policy(rule, recent, terms, orderable)
+        return baseline_policy(rule, recent, terms, orderable, world.channel_pool)
 
     tuning = tune_baseline(world, stock, make_baseline, evaluate, target,
                            settings.cover_days_grid, settings.reorder_days_grid,
@@ -488,6 +649,9 @@ def simulate(
         "skus_without_history": without_history,
         "demand_units": round(float(world.demand[:, :, warmup:].sum()), 1),
         "start_stock": "given" if start_stock is not None else "first plan's order-up-to",
+        "pools": [pool.name for pool in world.pools] if world.channel_pool is not None else [],
+        "returns": ("none" if world.returns is None
+                    else "given" if returns_given else "returns table"),
         "open_orders_at_start": _in_transit_summary(world, open_orders),
         "seconds": {"policy": round(policy_seconds, 1),
                     "forecasts": round(sum(engine.forecast_seconds), 1),
@@ -546,12 +710,15 @@ def _saving(policy: dict[str, float], baseline: dict[str, float]) -> float | Non
 
 
 def _recent_sales(sales: pd.DataFrame, world: World, days: int) -> np.ndarray:
-    """Units sold per SKU on each of the ``days`` days before the simulation."""
+    """Units sold per SKU and pool (the pool serving the sale's channel) on each of the
+    ``days`` days before the simulation: ``(sku, pool, day)``."""
     first = world.dates[0] - pd.Timedelta(days=days)
     window = pd.date_range(first, periods=days, freq="D")
     recent = sales[(sales["date"] >= first) & (sales["date"] < world.dates[0])
                    & sales["sku"].isin(world.skus)]
-    out = np.zeros((len(world.skus), days))
-    cells = (_positions(world.skus, recent["sku"]), _positions(window, recent["date"]))
+    out = np.zeros((len(world.skus), world.n_pools, days))
+    channel = world.channels.get_indexer(pd.Index(recent["channel"]))
+    pool = np.where(channel >= 0, world.pool_of_channel[np.maximum(channel, 0)], 0)
+    cells = (_positions(world.skus, recent["sku"]), pool, _positions(window, recent["date"]))
     np.add.at(out, cells, recent["units"].to_numpy(dtype=float))
     return out

@@ -97,12 +97,17 @@ def _never_order(state: ReviewState) -> np.ndarray:
 
 
 def test_stock_is_conserved_day_by_day_and_overall(result: SimulationResult) -> None:
+    """Stock in the pools and moving between them changes by the purchase orders received,
+    the returns put back on the shelf and the units sold (the tiny brand has pools and
+    returns)."""
     for run in (result.policy, result.baseline):
         served = run.served.sum(axis=1)
-        opening = np.concatenate([run.start_stock[:, None], run.on_hand[:, :-1]], axis=1)
-        assert np.allclose(run.on_hand, opening + run.received - served)
-        assert np.allclose(run.on_hand[:, -1],
-                           run.start_stock + run.received.sum(axis=1) - served.sum(axis=1))
+        held = run.on_hand + run.in_transfer
+        opening = np.concatenate([run.start_stock[:, None], held[:, :-1]], axis=1)
+        assert np.allclose(held, opening + run.received + run.restocked - served)
+        assert np.allclose(held[:, -1], run.start_stock + run.received.sum(axis=1)
+                           + run.restocked.sum(axis=1) - served.sum(axis=1))
+        assert np.allclose(run.pool_on_hand.sum(axis=1), run.on_hand)
         assert (run.on_hand >= 0).all()
         assert (run.served <= result.world.demand + 1e-9).all()
 

@@ -6,11 +6,13 @@ customers wanted, served or not) and ``truth/stock.parquet`` (``date, sku, ..., 
 end-of-day stock, whose value on the day before ``--start`` is the start stock) and
 ``truth/purchase_orders.parquet`` (``po_id, sku, supplier, qty, order_date, eta``: every
 purchase order line; those placed by the evening before ``--start`` and received after it
-are the orders open at the start). Without them demand is the recorded sales (days out of
-stock understate it); a replay starting the day after the last sales starts from the data's
-own state (``inventory`` and ``open_orders``); otherwise the start stock is the engine's
-first order-up-to level and no order is open at the start. Both policies start from the
-same state; the open orders arrive at their ETA for both.
+are the orders open at the start) and ``truth/returns.parquet`` (``sale_date, date, sku,
+channel, units, restocked``: every returned unit, from which the replay's customers learn
+to send back, instead of the ``returns`` table). Without them demand is the recorded sales
+(days out of stock understate it); a replay starting the day after the last sales starts
+from the data's own state (``inventory`` per warehouse and ``open_orders``); otherwise the
+start stock is the engine's first order-up-to level and no order is open at the start. Both
+policies start from the same state; the open orders arrive at their ETA for both.
 
 Writes ``summary.json``, ``trace.csv`` (per policy, day and SKU) and ``baseline_grid.csv``
 (every baseline rule tried) into ``--out`` as one staged folder, and records the run (kind
@@ -35,6 +37,7 @@ from flows.storage.exports import atomic_write, staged_output, write_csv
 from flows.storage.hashing import hash_mapping
 from flows.storage.sources import load_dataset
 from replenishment.contract import Dataset
+from replenishment.sim_returns import truth_returns_table
 from replenishment.simulate import (
     SimulationResult,
     SimulationSettings,
@@ -46,11 +49,12 @@ from replenishment.simulate import (
 from replenishment.timeline import planning_horizon
 
 __all__ = ["SimulationJob", "StartState", "Truth", "describe_simulation", "read_truth",
-           "run_simulation", "simulation_demand", "start_state"]
+           "run_simulation", "simulation_demand", "simulation_returns", "start_state"]
 
 TRUTH_DEMAND = Path("truth") / "true_demand.parquet"
 TRUTH_STOCK = Path("truth") / "stock.parquet"
 TRUTH_ORDERS = Path("truth") / "purchase_orders.parquet"
+TRUTH_RETURNS = Path("truth") / "returns.parquet"
 
 
 @dataclass(frozen=True)
@@ -87,14 +91,15 @@ class Truth:
     demand: pd.DataFrame | None = None
     stock: pd.DataFrame | None = None
     orders: pd.DataFrame | None = None
+    returns: pd.DataFrame | None = None
 
 
 def read_truth(folder: Path | None) -> Truth:
-    """The true demand, the daily stock and the purchase order history from
+    """The true demand, the daily stock, the purchase order history and the returns from
     ``folder/truth/`` (None where absent)."""
     if folder is None:
         return Truth()
-    demand = stock = orders = None
+    demand = stock = orders = returns = None
     if (folder / TRUTH_DEMAND).exists():
         demand = _read_parquet(folder / TRUTH_DEMAND, ["date", "sku", "channel", "demand"])
         demand["channel"] = demand["channel"].astype(str)
@@ -103,7 +108,22 @@ def read_truth(folder: Path | None) -> Truth:
     if (folder / TRUTH_ORDERS).exists():
         orders = _read_parquet(folder / TRUTH_ORDERS, ["sku", "qty", "order_date", "eta"],
                                dates=("order_date", "eta"))
-    return Truth(demand, stock, orders)
+    if (folder / TRUTH_RETURNS).exists():
+        returns = _read_parquet(folder / TRUTH_RETURNS, ["sale_date", "date", "sku", "channel",
+                                                         "units", "restocked"],
+                                dates=("sale_date", "date"))
+    return Truth(demand, stock, orders, returns)
+
+
+def simulation_returns(dataset: Dataset, truth: pd.DataFrame | None,
+                       ) -> tuple[pd.DataFrame | None, str]:
+    """Returns the replay's customers learn from, and where they come from: the truth,
+    else the ``returns`` table (None: the data's own), else none."""
+    if truth is not None and not truth.empty:
+        return truth_returns_table(truth), f"true returns ({TRUTH_RETURNS.as_posix()})"
+    if dataset.demand.returns.empty:
+        return None, "none (no returns table)"
+    return None, "the returns table"
 
 
 def simulation_demand(dataset: Dataset, truth: pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
@@ -134,11 +154,13 @@ def _check_dates(start: pd.Timestamp, end: pd.Timestamp, dataset: Dataset,
 class StartState:
     """The state both policies start from: stock on hand per SKU (None: the engine's first
     order-up-to), the purchase order lines open (``sku, qty, eta``; None: none), and where
-    each came from."""
+    each came from; ``by_warehouse`` the stock per warehouse when known (``sku, warehouse,
+    on_hand``: the pools start from it instead of a split of ``stock``)."""
 
     stock: pd.Series | None
     open_orders: pd.DataFrame | None
     source: str
+    by_warehouse: pd.DataFrame | None = None
 
 
 def _truth_state(truth: Truth, start: pd.Timestamp) -> StartState | None:
@@ -167,7 +189,8 @@ def start_state(dataset: Dataset, truth: Truth, start: pd.Timestamp) -> StartSta
     if pd.notna(last_sale) and start == last_sale + pd.Timedelta(days=1):
         supply = dataset.supply
         stock = supply.inventory.groupby("sku")["on_hand"].sum()
-        return StartState(stock, supply.open_orders, "data (inventory and open_orders)")
+        return StartState(stock, supply.open_orders, "data (inventory and open_orders)",
+                          supply.inventory[["sku", "warehouse", "on_hand"]])
     return StartState(None, None, "unknown (first plan's order-up-to, no open orders)")
 
 
@@ -187,6 +210,7 @@ def run_simulation(
         demand, source = simulation_demand(dataset, truth.demand)
         _check_dates(first, last, dataset, demand, source)
         state = start_state(dataset, truth, first)
+        returns, returns_source = simulation_returns(dataset, truth.returns)
     progress.say(summary)
     planning = simulation_planning_config(settings.planning, simulation.target_fill_rate,
                                           simulation.review_days)
@@ -202,11 +226,12 @@ def run_simulation(
         weeks = len(pd.date_range(first, last)) / 7
         with progress.step("simulating {weeks} weeks, reviews every {days} days",
                            weeks=f"{weeks:.0f}", days=simulation.review_days):
+            stock = state.by_warehouse if state.by_warehouse is not None else state.stock
             result = simulate(dataset, demand, first, last, engine_forecast(config),
-                              settings.planning, simulation, state.stock, state.open_orders)
+                              settings.planning, simulation, stock, state.open_orders, returns)
         with progress.step("writing the simulation outputs"):
             document = {**result.summary, "run_id": run.run_id, "demand_source": source,
-                        "start_state": state.source}
+                        "start_state": state.source, "returns_source": returns_source}
             with staged_output(out) as staging:
                 with atomic_write(staging / "summary.json") as handle:
                     handle.write(json.dumps(document, indent=2, ensure_ascii=False))
@@ -244,4 +269,13 @@ def describe_simulation(job: SimulationJob) -> str:
                  f"{summary['target_fill_rate']:g}")
     if saving is not None:
         lines.append(f"  the policy holds {saving:.1%} less inventory value than the baseline")
+    if summary["pools"]:
+        lines.append(f"  stock pools: {', '.join(summary['pools'])}; the policy moved "
+                     f"{policy['transfer_units']:,.0f} units between them "
+                     f"(cost {policy['transfer_cost']:,.2f})")
+    if summary["returns"] != "none":
+        lines.append(f"  customer returns back on the shelf: policy "
+                     f"{policy['units_restocked']:,.0f} of {policy['units_returned']:,.0f} "
+                     f"units, baseline {baseline['units_restocked']:,.0f} of "
+                     f"{baseline['units_returned']:,.0f}")
     return "\n".join(lines)
