@@ -122,7 +122,7 @@ def baseline_policy(
     terms: SupplierTerms,
     orderable: np.ndarray,
     channel_pool: np.ndarray | None = None,
-) -> Policy:
+) -> Callable[[ReviewState], np.ndarray]:
     """The rule as a policy. ``recent_sales[i, k]`` (one pool) or ``recent_sales[i, p, k]``
     (per pool) are the units of SKU ``i`` (in pool ``p``) sold on the ``k``-th of the days
     just before the simulation (at least ``average_days`` of them, the oldest first), so the

@@ -5,6 +5,8 @@ pool, and a brand without warehouses or returns replaying exactly as before."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,7 +27,7 @@ MONDAY = pd.Timestamp("2025-01-06")
 POOLS = (WorldPool("own"), WorldPool("jd_fbp", frozenset({3}), 2, 1.5))
 
 
-def _world(demand: dict[str, list[float]], lead: int = 4,
+def _world(demand: dict[str, Sequence[float]], lead: int = 4,
            returns: ReturnFlow | None = None) -> World:
     channels = pd.Index(list(demand))
     days = len(next(iter(demand.values())))
@@ -181,7 +183,8 @@ def _tiny(drop: tuple[str, ...] = ()) -> tuple[Dataset, pd.DataFrame, pd.Series,
     brand = generate_brand(seed=3, skus=12, days=150, as_of="2026-10-31")
     tables = {k: v for k, v in brand.tables.items() if k not in drop}
     if "warehouses" in drop:
-        tables["inventory"] = tables["inventory"].groupby("sku", as_index=False)["on_hand"].sum()
+        tables["inventory"] = tables["inventory"].groupby("sku", as_index=False).agg(
+            on_hand=("on_hand", "sum"))
     dataset = parse_dataset({n: (f, n) for n, f in tables.items()},
                             require=("sales", "products", "suppliers", "inventory"))
     eve = START - pd.Timedelta(days=1)
@@ -311,7 +314,7 @@ def test_a_stock_known_per_sku_is_split_among_pools_by_their_recent_sales(
     recent = sales[(sales["date"] >= START - pd.Timedelta(days=28)) & (sales["date"] < START)]
     pool_of = {"douyin": 0, "miniapp": 0, "jd": 1, "tmall": 2}
     sold = recent.assign(pool=recent["channel"].map(pool_of)).groupby(["sku", "pool"])[
-        "units"].sum().unstack(fill_value=0.0).reindex(columns=[0, 1, 2], fill_value=0.0)
+        "units"].sum().unstack(fill_value=0).reindex(columns=[0, 1, 2], fill_value=0.0)
     sku = str(sold.sum(axis=1).idxmax())
     row = world.skus.get_loc(sku)
     shares = sold.loc[sku].to_numpy() / sold.loc[sku].sum()
