@@ -42,7 +42,8 @@ from benchmarks.recipe import DAILY, WEEKLY, calibrated_forecast
 from forecasting.config import ForecastConfig
 from replenishment.contract import Dataset
 
-__all__ = ["METHODS", "cpu_model", "engine_config", "ensure_folder", "main", "run"]
+__all__ = ["ENGINE_OVERRIDES", "METHODS", "cpu_model", "engine_config", "ensure_folder", "main",
+           "run"]
 
 RESULTS = Path("benchmarks/results/accuracy.jsonl")
 Method = Callable[[Dataset, Protocol, int], pd.DataFrame]
@@ -67,10 +68,16 @@ def ensure_folder(name: str, out_root: Path = DEFAULT_OUT_ROOT,
     return folder
 
 
+ENGINE_OVERRIDES: dict[str, object] = {}
+"""``ForecastConfig`` fields set by ``--set`` (to measure a lever; empty: the defaults)."""
+
+
 def engine_config(protocol: Protocol) -> ForecastConfig:
     """The default ``ForecastConfig`` with the protocol's facts only: horizon and frequency
-    (no per-dataset model settings: the engine chooses its set-up on the data)."""
-    return ForecastConfig(horizon=protocol.horizon, freq=protocol.freq)
+    (no per-dataset model settings: the engine chooses its set-up on the data), plus the
+    ``--set`` overrides when a lever is measured."""
+    return ForecastConfig(**{"horizon": protocol.horizon, "freq": protocol.freq,
+                             **ENGINE_OVERRIDES})
 
 
 ENGINE_DETAILS: dict[str, object] = {}
@@ -133,6 +140,8 @@ def run(protocol: Protocol, method: str, folder: Path, n_jobs: int = 2) -> dict[
     seconds = time.perf_counter() - started
     scores = score(predicted, actuals(data.demand, protocol))
     details = dict(ENGINE_DETAILS) if method == "engine" else {}
+    if method == "engine" and ENGINE_OVERRIDES:
+        details["config"] = dict(ENGINE_OVERRIDES)
     return {"protocol": protocol.name, "method": method, **scores, "seconds": round(seconds, 1),
             "date": date.today().isoformat(), "nproc": os.cpu_count(), "cpu": cpu_model(),
             "load_avg_1m": round(os.getloadavg()[0], 1), **details}
@@ -155,7 +164,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_ROOT)
     parser.add_argument("--folders", type=Path, default=DEFAULT_OUT_ROOT)
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--set", default="{}", help="ForecastConfig overrides of the engine "
+                        "as JSON (to measure a lever; recorded with the result).")
     args = parser.parse_args(argv)
+    ENGINE_OVERRIDES.clear()
+    ENGINE_OVERRIDES.update(json.loads(args.set))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     for name in args.protocol or sorted(PROTOCOLS):
         folder = ensure_folder(name, args.folders, args.data)
