@@ -368,6 +368,8 @@ def test_cli_writes_summary_trace_and_records_the_run(brand_folder: Path, tmp_pa
         assert run is not None and run.kind == "simulate" and run.status == "succeeded"
         assert "simulation_trace" in store.output_names(run.run_id)
     assert summary["start_state"].startswith("truth (stock and purchase orders)")
+    assert summary["returns_source"].startswith("true returns")
+    assert summary["pools"] == ["华东仓", "京东FBP仓", "菜鸟仓"]
     assert summary["open_orders_at_start"]["lines"] > 0
     printed = capsys.readouterr().out
     assert "policy" in printed
