@@ -161,7 +161,9 @@ def test_returns_are_learned_from_a_returns_table_with_the_sales_before_the_star
 
 def test_the_planners_rule_orders_each_pool_from_its_own_sales() -> None:
     """The own warehouse sold 2 a day, JD nothing: 28 days of cover (56 units, in cases of
-    12: 60) for the own warehouse only, with JD holding no stock either."""
+    12: 60) for the own warehouse only, with JD holding no stock either; JD selling 1 a day
+    too: one line of 56 + 28 = 84 units (7 cases), 4 cases to the own warehouse (56/84 of
+    84 = 56 -> 48, plus the case left over) and 2 to JD (28 -> 24)."""
     terms = SupplierTerms(supplier=np.array([0]), unit_cost=np.array([2.0]),
                           case_pack=np.array([12.0]), moq=np.array([0.0]),
                           min_order_value=np.array([0.0]), capacity_units=np.array([np.inf]))
@@ -174,6 +176,10 @@ def test_the_planners_rule_orders_each_pool_from_its_own_sales() -> None:
     state = ReviewState(0, 0, MONDAY, np.array([0.0]), lines, np.zeros((1, 2, 0)),
                         np.zeros((1, 2, 0), bool), np.zeros((1, 2)))
     assert policy(state).tolist() == [[60.0, 0.0]]
+    recent[0, 1] = 1.0
+    both = baseline_policy(BaselineRule(28, 14), recent, terms, np.array([True]),
+                           np.array([0, 1]))
+    assert both(state).tolist() == [[60.0, 24.0]]
 
 
 # ------------------------------------------------------------------- the tiny sample brand
