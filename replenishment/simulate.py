@@ -159,19 +159,23 @@ def simulation_planning_config(config: PlanningConfig, target_fill_rate: float,
 def simulation_forecast_config(config: ForecastConfig, review_days: int = 7,
                                forecast_every: int = 1,
                                planning_days: int | None = None) -> ForecastConfig:
-    """A cheaper ``config`` for forecasting at every review: one backtest window, no AutoETS,
-    at most 200 sample paths, daily, and a horizon covering the plan (``planning_days``, e.g.
+    """A cheaper ``config`` for forecasting at every review: no AutoETS, at most 200 sample
+    paths, daily, and a horizon covering the plan (``planning_days``, e.g.
     :func:`replenishment.timeline.planning_horizon` of the simulation's planning config;
     else the config's horizon or 91 days) for ``forecast_every`` reviews.
 
     The global model keeps the config's training history and trees. A cheaper one (60 trees
     on the last 200 days) had been used here: it never saw last year's Double 11 or 618, so
-    every replay over a festival planned it blind.
+    every replay over a festival planned it blind. The backtest windows are the config's
+    (two by default), so the replay combines models as the engine does: with one window there
+    is no held-out window to choose a blend on, and the single best model (LightGBM) forecast
+    every series. Measured on the Double 11 + 12 replay (80 SKUs, stock pools, 51592bc): fill
+    0.886 with one window, 0.926 with two (the per-series models forecast the Double 12 week
+    of a trending cream within 6% where LightGBM had 0.53 of it), at ~1.5x the forecast time.
     """
     models = tuple(m for m in config.stats_models if m not in _COSTLY_MODELS)
     return config.model_copy(update={
         "freq": "D",
-        "backtest_windows": 1,
         "stats_models": models or ("seasonal_naive",),
         "ets_max_series": 0,
         "n_paths": min(config.n_paths, 200),
