@@ -226,9 +226,9 @@ def estimate_dependence(errors: pd.DataFrame) -> DependenceEstimate:
         return DependenceEstimate(0.0, 0.0)
     mu = errors["mu"].to_numpy(float)
     alpha = errors["alpha"].to_numpy(float)
-    scale = np.sqrt(np.maximum(mu + alpha * mu**2, 1e-12))
-    z = (errors["y"].to_numpy(float) - mu) / np.maximum(scale, 1e-6)
-    weight = np.sqrt(np.maximum(alpha * mu, 0.0) / (1.0 + np.maximum(alpha * mu, 0.0)))
+    z = (errors["y"].to_numpy(float) - mu) / np.sqrt(np.maximum(mu + alpha * mu**2, 1e-12))
+    share = np.maximum(alpha * mu, 0.0)
+    weight = np.sqrt(share / (1.0 + share))
     period = _period_days(errors["ds"])
     group = pd.factorize(errors["unique_id"].astype(str) + "|" + errors["window"].astype(str))[0]
     step = ((pd.to_datetime(errors["ds"]) - pd.to_datetime(errors["ds"]).min()).dt.days
