@@ -20,6 +20,7 @@ from forecasting.engine import Forecaster, origin_of, resolve_freq, resolve_hori
 from forecasting.errors import UserError
 from forecasting.frequency import period_labels
 from forecasting.metrics import point_metrics, quantile_label, quantile_metrics, seasonal_scale
+from forecasting.training import Trainer
 
 __all__ = ["BacktestResult", "NotEnoughHistoryError", "backtest"]
 
@@ -46,9 +47,9 @@ class BacktestResult:
 def backtest(data: DemandData, config: ForecastConfig | None = None, windows: int = 3,
              as_of: pd.Timestamp | str | None = None,
              products: pd.DataFrame | None = None, *, executor: Executor | None = None,
-             n_jobs: int = -1) -> BacktestResult:
+             n_jobs: int = -1, trainer: Trainer | None = None) -> BacktestResult:
     """Refit the engine at ``windows`` cutoffs ``horizon`` periods apart and score each
-    (``executor`` and ``n_jobs`` as for :class:`~forecasting.engine.Forecaster`)."""
+    (``executor``, ``n_jobs`` and ``trainer`` as for :class:`~forecasting.engine.Forecaster`)."""
     config = config or ForecastConfig()
     freq = resolve_freq(data, config)
     origin = origin_of(data, freq, as_of)
@@ -60,7 +61,8 @@ def backtest(data: DemandData, config: ForecastConfig | None = None, windows: in
         cutoff = pd.date_range(end=origin, periods=k * resolve_horizon(config, freq) + 1,
                                freq=freq)[0]
         fitted = Forecaster(config.model_copy(update={"freq": freq}), executor=executor,
-                            n_jobs=n_jobs).fit(data, as_of=cutoff, products=products)
+                            n_jobs=n_jobs, trainer=trainer).fit(data, as_of=cutoff,
+                                                                products=products)
         result = fitted.predict()
         levels = [quantile_label(q) for q in config.quantiles]
         channel = result.channel.assign(unique_id=result.channel["sku"].astype(str) + "|"

@@ -69,6 +69,7 @@ from forecasting.setup import (
     unseen_peak,
     window_score,
 )
+from forecasting.training import Trainer
 from forecasting.uncertainty import (
     DependenceEstimate,
     calibrate_location,
@@ -173,14 +174,18 @@ class Forecaster:
     :class:`concurrent.futures.Executor`, e.g. a Dask ``client.get_executor()``) runs the
     per-series models in chunks of whole series (:mod:`forecasting.parallel`; None: in this
     process); ``n_jobs`` is LightGBM's thread count (-1: every core). The forecast is the same
-    either way.
+    either way. ``trainer`` (:mod:`forecasting.training`; None: this process) fits the direct
+    global LightGBM, e.g. on a Dask cluster's workers (``flows/orchestration``); distributed
+    LightGBM bins and bags per worker, so that forecast is close to, not equal to, the local
+    one (``docs/scale-out.md``).
     """
 
     def __init__(self, config: ForecastConfig | None = None, executor: Executor | None = None,
-                 n_jobs: int = -1) -> None:
+                 n_jobs: int = -1, trainer: Trainer | None = None) -> None:
         self.config = config or ForecastConfig()
         self.executor = executor
         self.n_jobs = n_jobs
+        self.trainer = trainer
 
     def prepare(self, data: DemandData, as_of: pd.Timestamp | str | None = None,
                 products: pd.DataFrame | None = None,
@@ -347,7 +352,7 @@ class Forecaster:
         return DirectGlobalModel(
             self.features_, self.freq_, self.season_, self.horizon_, params, cfg.seed,
             self.n_jobs, setup.train_history, setup.target, cfg.holiday_weight,
-            max_rows=MAX_TRAIN_ROWS)
+            max_rows=MAX_TRAIN_ROWS, trainer=self.trainer)
 
     def _window_global(self, cutoffs: list[pd.Timestamp]
                        ) -> GlobalModel | DirectGlobalModel | None:
@@ -786,9 +791,10 @@ class Forecaster:
 def forecast(data: DemandData, config: ForecastConfig | None = None,
              as_of: pd.Timestamp | str | None = None,
              products: pd.DataFrame | None = None, *, executor: Executor | None = None,
-             n_jobs: int = -1, inventory: pd.DataFrame | None = None) -> ForecastResult:
+             n_jobs: int = -1, inventory: pd.DataFrame | None = None,
+             trainer: Trainer | None = None) -> ForecastResult:
     """Fit and predict in one call (see :class:`Forecaster`)."""
-    forecaster = Forecaster(config, executor=executor, n_jobs=n_jobs)
+    forecaster = Forecaster(config, executor=executor, n_jobs=n_jobs, trainer=trainer)
     return forecaster.fit(data, as_of=as_of, products=products, inventory=inventory).predict()
 
 
