@@ -584,19 +584,21 @@ class Forecaster:
         counts = sq.groupby("unique_id")[models[0]].size().reindex(ids).fillna(0)
         best_two = self._best_blends(joined, _shrink_to_class(per_series, classes, counts))
         rows = []
-        for uid, scores in per_series.iterrows():
+        for uid in per_series.index:
             cls = classes.get(uid, "new")
             if cls == "new" and GLOBAL_MODEL in models:
                 rows.append((uid, GLOBAL_MODEL, 1.0))
-            elif scores.isna().all():
-                choice = class_means.loc[cls].dropna() if cls in class_means.index else None
-                best = str(choice.idxmin()) if choice is not None and len(choice) else fallback
-                rows.append((uid, best, 1.0))
-            else:
+            elif str(uid) in best_two:
                 first, second, weight = best_two[str(uid)]
                 rows.append((uid, first, weight))
                 if weight < 1.0:
                     rows.append((uid, second, 1.0 - weight))
+            else:
+                # No model scored (no window actuals) or every model scored alike (all
+                # exactly right on a series that sold nothing): the class's best model.
+                choice = class_means.loc[cls].dropna() if cls in class_means.index else None
+                best = str(choice.idxmin()) if choice is not None and len(choice) else fallback
+                rows.append((uid, best, 1.0))
         return pd.DataFrame(rows, columns=["unique_id", "model", "weight"])
 
     def _best_blends(self, joined: pd.DataFrame, per_series: pd.DataFrame
@@ -606,6 +608,9 @@ class Forecaster:
         names = np.asarray(self.model_names_)
         first = pd.Series(names[order[:, 0]], index=ranked.index)
         second = pd.Series(names[order[:, min(1, order.shape[1] - 1)]], index=ranked.index)
+        # Rows of series no model scored (every forecast missing in the windows) have no
+        # ranking to blend by; they follow their class (``_series_weights``).
+        joined = joined[joined["unique_id"].isin(ranked.index)]
         rows = joined.assign(_first=joined["unique_id"].map(first),
                              _second=joined["unique_id"].map(second))
         values = rows[self.model_names_].to_numpy()

@@ -189,3 +189,26 @@ def test_a_product_launched_at_the_backtest_cutoff_does_not_set_the_spread() -> 
     assert set(fitted.window_errors_["unique_id"]) == {"S001|tmall"}
     assert fitted.alpha_["S000|tmall"] == pytest.approx(fitted.alpha_["S001|tmall"])
     assert fitted.alpha_["S001|tmall"] < 0.5
+
+
+def test_a_series_every_model_forecast_exactly_gets_its_class_s_model() -> None:
+    """A series that sold nothing in the windows, forecast 0 by every model, has no ranking
+    (every error is 0): it follows its class's best model instead of failing the blend (the
+    sample brand's BDY-0228 on the mini-program stopped the forecast at 2026-09-05)."""
+    from types import SimpleNamespace
+
+    forecaster = Forecaster(ForecastConfig())
+    forecaster.model_names_ = ["lightgbm", "croston_sba"]
+    forecaster.panel_ = SimpleNamespace(series=pd.DataFrame({"unique_id": ["busy", "idle"]}))
+    forecaster.classes_ = pd.DataFrame({"unique_id": ["busy", "idle"],
+                                        "demand_class": ["smooth", "smooth"]})
+    joined = pd.DataFrame({
+        "unique_id": ["busy"] * 4 + ["idle"] * 4,
+        "y": [10.0, 12.0, 9.0, 11.0, 0.0, 0.0, 0.0, 0.0],
+        "lightgbm": [10.0, 11.0, 9.5, 11.0, 0.0, 0.0, 0.0, 0.0],
+        "croston_sba": [8.0, 8.0, 8.0, 8.0, 0.0, 0.0, 0.0, 0.0],
+    })
+    weights = forecaster._series_weights(joined).set_index("unique_id")
+    assert weights.loc["idle", "model"] == "lightgbm"  # the class's best
+    assert weights.loc["idle", "weight"] == 1.0
+    assert weights.loc[["busy"]].sort_values("weight").iloc[-1]["model"] == "lightgbm"
