@@ -175,9 +175,8 @@ class Forecaster:
     per-series models in chunks of whole series (:mod:`forecasting.parallel`; None: in this
     process); ``n_jobs`` is LightGBM's thread count (-1: every core). The forecast is the same
     either way. ``trainer`` (:mod:`forecasting.training`; None: this process) fits the direct
-    global LightGBM, e.g. on a Dask cluster's workers (``flows/orchestration``); distributed
-    LightGBM bins and bags per worker, so that forecast is close to, not equal to, the local
-    one (``docs/scale-out.md``).
+    global LightGBM; no command passes another (LightGBM's data-parallel Dask fit was measured
+    and not adopted, ``docs/scale-out.md``).
     """
 
     def __init__(self, config: ForecastConfig | None = None, executor: Executor | None = None,

@@ -20,11 +20,9 @@ cheap models: 10,000 series x 364 days took 7.3 CPU s, ``docs/benchmarks.md``), 
 task's overhead; and there are at least :data:`MIN_CHUNKS` chunks when there are that many
 series, so up to 32 worker threads are kept busy on a mid-sized catalogue.
 
-The global LightGBM model is not spread here: it is one model trained on all rows. Where it
-trains is the caller's ``trainer`` (:mod:`forecasting.training`): this process by default, or
-LightGBM's own Dask interface from ``flows/orchestration/dask_lightgbm.py``, whose data-parallel
-fit grows different trees, so that forecast is close to, not equal to, the in-process one
-(see ``docs/scale-out.md``).
+The global LightGBM model stays in the calling process: it is one model trained on all rows,
+LightGBM already uses every core of that machine, and a data-parallel fit grows different
+trees, so results would no longer equal the in-process ones (see ``docs/scale-out.md``).
 """
 
 from __future__ import annotations

@@ -1,15 +1,14 @@
 """Running the pipeline on a Dask cluster: ``--engine dask [--dask-address ADDRESS]``.
 
 The core never creates or finds a cluster: it receives an executor
-(``concurrent.futures.Executor``) and spreads its per-series models over it, and a trainer for
-its global LightGBM (:class:`flows.orchestration.dask_lightgbm.DaskTrainer`, LightGBM's own
-Dask interface). This module is where the client behind both comes from: a Dask client
-connected to a scheduler, or a ``LocalCluster`` with one single-threaded worker per core
-started for the run and closed after it. Inside a task that already runs on a Dask worker
-(a Prefect task under prefect-dask's ``DaskTaskRunner``) the worker's own client is used. The
-planning flow's computing stages (validate, forecast, plan) run on the workers; the stages
-that read sources or write files stay in the flow's process, next to the data and the output
-folder. See ``docs/scale-out.md``.
+(``concurrent.futures.Executor``) and spreads its per-series models over it. This module is
+where the executor comes from: a Dask client connected to a scheduler, or a ``LocalCluster``
+with one single-threaded worker per core started for the run and closed after it. Inside a
+task that already runs on a Dask worker (a Prefect task under prefect-dask's
+``DaskTaskRunner``) the worker's own client is used. The planning flow's computing stages
+(validate, forecast, plan) run on the workers; the stages that read sources or write files
+stay in the flow's process, next to the data and the output folder. See
+``docs/scale-out.md``.
 """
 
 from __future__ import annotations
@@ -27,8 +26,8 @@ from flows.config import ExecutionSettings, Settings
 from flows.errors import UserError
 from flows.pipeline.planning import PlanningOutcome, PlanOptions
 
-__all__ = ["current_client", "current_executor", "dask_client", "dask_task_runner",
-           "execution", "run_flow_on_dask", "with_engine"]
+__all__ = ["current_executor", "dask_client", "dask_task_runner", "execution",
+           "run_flow_on_dask", "with_engine"]
 
 Engine = Literal["local", "dask"]
 
@@ -81,8 +80,8 @@ def execution(config: ExecutionSettings, workers: int | None = None,
 
 
 @contextmanager
-def current_client() -> Iterator[Client]:
-    """The Dask client current here, for the ``with`` block.
+def current_executor() -> Iterator[Executor]:
+    """The executor of the Dask client current here, for the ``with`` block.
 
     On a worker, the worker's client, leaving the worker's thread while waiting (a cluster
     with one thread per worker would otherwise wait on itself); elsewhere the client made
@@ -94,7 +93,7 @@ def current_client() -> Iterator[Client]:
         pass
     else:
         with worker_client() as client:
-            yield client
+            yield client.get_executor()
         return
     try:
         client = get_client()
@@ -102,14 +101,7 @@ def current_client() -> Iterator[Client]:
         raise UserError(
             "the 'dask' engine needs a running Dask client: pass --engine dask (and "
             "--dask-address to use a running scheduler) on the command line") from err
-    yield client
-
-
-@contextmanager
-def current_executor() -> Iterator[Executor]:
-    """The executor of :func:`current_client`, for the ``with`` block."""
-    with current_client() as client:
-        yield client.get_executor()
+    yield client.get_executor()
 
 
 def dask_task_runner(client: Client) -> DaskTaskRunner:

@@ -10,10 +10,9 @@ return objects (settings, frames, results), never read settings from the environ
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from concurrent.futures import Executor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
@@ -37,7 +36,6 @@ from forecasting import Forecaster, ForecastResult
 from forecasting.config import ForecastConfig
 from forecasting.contract import DemandData
 from forecasting.engine import resolve_freq
-from forecasting.training import Trainer
 from replenishment.config import PlanningConfig
 from replenishment.contract import PLANNING_TABLES, Dataset
 from replenishment.plan import PlanResult, plan
@@ -131,22 +129,15 @@ def planning_forecast_config(config: ForecastConfig, dataset: Dataset, planning:
     return config, None
 
 
-@contextmanager
-def engine_scope(execution: ExecutionSettings
-                 ) -> Iterator[tuple[Executor | None, Trainer | None]]:
-    """Where the forecast's work runs, for the ``with`` block: the executor the per-series
-    models are spread over and the trainer of the global LightGBM. Both None (this process)
-    for the local engine; for ``dask``, the current Dask client's executor and a
-    :class:`~flows.orchestration.dask_lightgbm.DaskTrainer` on its workers (see
+def executor_scope(execution: ExecutionSettings) -> AbstractContextManager[Any]:
+    """The executor the per-series models are spread over: None (this process) for the local
+    engine, the current Dask client's executor for ``dask`` (see
     :mod:`flows.orchestration.dask`)."""
     if execution.engine != "dask":
-        yield None, None
-        return
-    from flows.orchestration.dask import current_client
-    from flows.orchestration.dask_lightgbm import DaskTrainer
+        return nullcontext(None)
+    from flows.orchestration.dask import current_executor
 
-    with current_client() as client:
-        yield client.get_executor(), DaskTrainer(client)
+    return current_executor()
 
 
 def forecast(
@@ -160,9 +151,8 @@ def forecast(
     a listing problem in runs of zero sales the data does not flag.
     """
     execution = execution or ExecutionSettings()
-    with engine_scope(execution) as (executor, trainer):
-        forecaster = Forecaster(config, executor=executor, n_jobs=execution.threads,
-                                trainer=trainer)
+    with executor_scope(execution) as executor:
+        forecaster = Forecaster(config, executor=executor, n_jobs=execution.threads)
         fitted = forecaster.fit(demand, as_of, products=products, inventory=inventory)
         return fitted.predict()
 
