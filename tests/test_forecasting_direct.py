@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.direct import DirectGlobalModel, history_features
+from forecasting.direct import DirectGlobalModel, category_season, history_features
 
 
 def _rows(n_series: int, days: int, seed: int = 0) -> pd.DataFrame:
@@ -75,3 +75,33 @@ def test_training_rows_capped_only_past_the_cap() -> None:
     assert len(capped) == 100 and np.all(np.diff(capped) > 0) and np.isin(capped, rows).all()
     assert np.array_equal(model._capped(rows[:100]), rows[:100])
     assert np.array_equal(DirectGlobalModel([], "D", 7, 14, {}, 0, 1)._capped(rows), rows)
+
+
+def test_category_season_gives_a_new_sku_its_category_s_seasonal_ratio() -> None:
+    """Two established creams sold 10 a day through last year's autumn and 15 a day from
+    late November; a cream launched last month has no year-ago history of its own, yet its
+    rows a year later read the category's 1.5: what the target over ``level`` was a year ago.
+    A category that did not move reads 1.0."""
+    dates = pd.date_range("2024-01-01", periods=800, freq="D")
+    winter = (dates >= pd.Timestamp("2024-11-20")).astype(float)
+    rows = []
+    for uid, category, base in (("old1", "cream", 10.0), ("old2", "cream", 20.0),
+                                ("flat", "mask", 8.0)):
+        lift = 1.0 + 0.5 * winter if category == "cream" else np.ones(len(dates))
+        rows.append(pd.DataFrame({"unique_id": uid, "ds": dates, "y": base * lift}))
+    launched = dates >= pd.Timestamp("2025-10-01")
+    rows.append(pd.DataFrame({"unique_id": "new", "ds": dates[launched], "y": 12.0}))
+    frame = pd.concat(rows, ignore_index=True)
+    codes = np.where(frame["unique_id"] == "flat", 1, 0)
+    lead = np.full(len(frame), 42)
+    target_day = pd.Timestamp("2025-12-01")  # a year before: 2024-12-02, after the lift
+    at = np.flatnonzero(frame["ds"].to_numpy() == np.datetime64(target_day))
+    values = dict(zip(frame["unique_id"].to_numpy()[at],
+                      category_season(frame, codes, lead, at, "D"), strict=True))
+    # The level window a year back (28 days ending 2024-10-21) is before the lift.
+    assert values["new"] == pytest.approx(1.5, rel=0.02)
+    assert values["old1"] == pytest.approx(values["new"])
+    assert values["flat"] == pytest.approx(1.0)
+    # Too early for a year-ago window: unknown, not made up.
+    early = np.flatnonzero(frame["ds"].to_numpy() == np.datetime64(dates[100]))
+    assert np.isnan(category_season(frame, codes, lead, early, "D")).all()
